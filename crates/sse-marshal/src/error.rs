@@ -1,0 +1,144 @@
+//! The one error type of this crate.
+
+use std::fmt;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong while parsing, marshalling or unmarshalling an event stream.
+///
+/// Opaque on purpose: ask what went wrong with the `is_*` predicates and reach
+/// an underlying cause through [`source`](std::error::Error::source). The
+/// [`Display`](fmt::Display) text is meant for people and its wording is not
+/// stable.
+pub struct Error {
+    // Boxed so that `Result<T, Error>` stays pointer-sized on the happy path.
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    cause: Option<BoxError>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Kind {
+    LineTooLong { limit: usize },
+    EventTooLarge { limit: usize },
+    Io,
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind) -> Self {
+        Error {
+            inner: Box::new(Inner { kind, cause: None }),
+        }
+    }
+
+    pub(crate) fn with_cause(mut self, cause: impl Into<BoxError>) -> Self {
+        self.inner.cause = Some(cause.into());
+        self
+    }
+
+    pub(crate) fn line_too_long(limit: usize) -> Self {
+        Error::new(Kind::LineTooLong { limit })
+    }
+
+    pub(crate) fn event_too_large(limit: usize) -> Self {
+        Error::new(Kind::EventTooLarge { limit })
+    }
+
+    /// A line was longer than the configured `max_line_size`.
+    pub fn is_line_too_long(&self) -> bool {
+        matches!(self.inner.kind, Kind::LineTooLong { .. })
+    }
+
+    /// An event's data grew beyond the configured `max_event_size`.
+    pub fn is_event_too_large(&self) -> bool {
+        matches!(self.inner.kind, Kind::EventTooLarge { .. })
+    }
+
+    /// A line or an event exceeded its limit.
+    pub fn is_oversized(&self) -> bool {
+        self.is_line_too_long() || self.is_event_too_large()
+    }
+
+    /// Reading the underlying transport failed.
+    pub fn is_io(&self) -> bool {
+        matches!(self.inner.kind, Kind::Io)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Error::new(Kind::Io).with_cause(err)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind);
+        if let Some(cause) = &self.inner.cause {
+            d.field("cause", cause);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.kind {
+            Kind::LineTooLong { limit } => {
+                write!(
+                    f,
+                    "event stream line longer than the limit of {limit} bytes"
+                )
+            }
+            Kind::EventTooLarge { limit } => {
+                write!(f, "event data larger than the limit of {limit} bytes")
+            }
+            Kind::Io => f.write_str("reading the event stream failed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .cause
+            .as_deref()
+            .map(|cause| cause as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_static() {
+        fn assert_bounds<T: Send + Sync + 'static + std::error::Error>() {}
+        assert_bounds::<Error>();
+    }
+
+    #[test]
+    fn error_is_pointer_sized() {
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<Result<(), Error>>(),
+            std::mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn predicates_and_source() {
+        let e = Error::line_too_long(10);
+        assert!(e.is_line_too_long() && e.is_oversized() && !e.is_event_too_large());
+        assert!(e.to_string().contains("10"));
+        let e = Error::event_too_large(20);
+        assert!(e.is_event_too_large() && e.is_oversized() && !e.is_io());
+        let e = Error::from(std::io::Error::other("boom"));
+        assert!(e.is_io() && !e.is_oversized());
+        assert_eq!(std::error::Error::source(&e).unwrap().to_string(), "boom");
+    }
+}

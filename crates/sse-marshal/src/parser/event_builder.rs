@@ -1,0 +1,188 @@
+//! Event assembly: interprets one line at a time as the WHATWG "interpreting
+//! an event stream" algorithm says, collects the data buffer, and dispatches
+//! an event on an empty line.
+
+use std::borrow::Cow;
+
+use sse_model::{EventId, EventType, ServerSentEvent};
+
+use super::lines::utf8_prefix;
+use crate::settings::{OversizePolicy, Oversized, OversizedKind};
+use crate::{Error, ServerSentEventSettings};
+
+/// What happens to the data of the block being read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum DataState {
+    /// Collecting data lines.
+    #[default]
+    Collecting,
+    /// The data reached the limit and was truncated: further data lines of
+    /// this block are ignored, the event is still dispatched.
+    Truncated,
+    /// The event exceeded the limit and is dropped when its block ends.
+    Dropped,
+}
+
+/// The parser's interpretation state: the spec's buffers.
+#[derive(Debug, Default)]
+pub(super) struct EventBuilder {
+    /// The data buffer: each `data` value followed by LF.
+    data: String,
+    /// The event type buffer.
+    event_type: String,
+    /// The last event ID buffer; persists across events.
+    last_event_id: String,
+    /// The reconnection time in milliseconds; persists across events.
+    retry: Option<u64>,
+    /// Whether an `id` field of the current block was accepted.
+    id_in_block: bool,
+    /// The `retry` value of the current block, if it had a valid one.
+    retry_in_block: Option<u64>,
+    data_state: DataState,
+}
+
+impl EventBuilder {
+    pub(super) fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    pub(super) fn set_last_event_id(&mut self, id: &str) {
+        self.last_event_id.clear();
+        self.last_event_id.push_str(id);
+    }
+
+    pub(super) fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// Interprets one complete line (without its line break).
+    pub(super) fn line(
+        &mut self,
+        line: &[u8],
+        settings: &ServerSentEventSettings,
+    ) -> Result<Option<ServerSentEvent>, Error> {
+        let (name, value) = match line {
+            [] => return Ok(self.dispatch(settings)),
+            [b':', ..] => return Ok(None),
+            _ => split_field(line),
+        };
+        match name {
+            b"data" => self.data(value, settings)?,
+            b"event" => {
+                self.event_type.clear();
+                self.event_type.push_str(&String::from_utf8_lossy(value));
+            }
+            b"id" if !value.contains(&0) => {
+                self.last_event_id.clear();
+                self.last_event_id.push_str(&String::from_utf8_lossy(value));
+                self.id_in_block = true;
+            }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                let millis = value.iter().fold(0u64, |n, digit| {
+                    n.saturating_mul(10).saturating_add(u64::from(digit - b'0'))
+                });
+                self.retry = Some(millis);
+                self.retry_in_block = Some(millis);
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// Forgets the block being read (at the end of a stream, where an
+    /// unfinished event is discarded). The last event id and the reconnection
+    /// time persist.
+    pub(super) fn discard_block(&mut self) {
+        self.data.clear();
+        self.event_type.clear();
+        self.id_in_block = false;
+        self.retry_in_block = None;
+        self.data_state = DataState::Collecting;
+    }
+
+    fn data(&mut self, value: &[u8], settings: &ServerSentEventSettings) -> Result<(), Error> {
+        if self.data_state != DataState::Collecting {
+            return Ok(());
+        }
+        let value: Cow<'_, str> = String::from_utf8_lossy(value);
+        let limit = settings.max_event_size();
+        if limit == 0 || self.data.len() + value.len() < limit {
+            self.data.push_str(&value);
+            self.data.push('\n');
+            return Ok(());
+        }
+        let oversized = || Oversized::new(OversizedKind::Event, limit, self.data.as_bytes());
+        match settings.oversized_event() {
+            OversizePolicy::Truncate => {
+                // Keep what fits, the closing LF included.
+                if self.data.len() < limit {
+                    let room = limit - self.data.len() - 1;
+                    let kept = utf8_prefix(value.as_bytes(), room).len();
+                    self.data.push_str(&value[..kept]);
+                    self.data.push('\n');
+                }
+                self.data_state = DataState::Truncated;
+                return Ok(());
+            }
+            OversizePolicy::Fail => {
+                self.drop_event();
+                return Err(Error::event_too_large(limit));
+            }
+            OversizePolicy::Skip => {
+                tracing::warn!(limit, "dropping an event whose data exceeds max_event_size");
+            }
+            OversizePolicy::Callback(callback) => callback.call(oversized()),
+        }
+        self.drop_event();
+        Ok(())
+    }
+
+    fn drop_event(&mut self) {
+        self.data = String::new();
+        self.data_state = DataState::Dropped;
+    }
+
+    fn dispatch(&mut self, settings: &ServerSentEventSettings) -> Option<ServerSentEvent> {
+        let id_in_block = std::mem::take(&mut self.id_in_block);
+        let retry = self.retry_in_block.take();
+        let dropped = std::mem::take(&mut self.data_state) == DataState::Dropped;
+        if self.data.is_empty() || dropped {
+            self.data.clear();
+            self.event_type.clear();
+            return None;
+        }
+        let mut data = std::mem::take(&mut self.data);
+        data.pop(); // the LF that closes the last data line
+        let event_type = std::mem::take(&mut self.event_type);
+        if data.is_empty() && !settings.emit_empty_events() {
+            return None;
+        }
+        let mut event = ServerSentEvent::new(data);
+        // Neither conversion can fail: lines never hold CR or LF, ids with NUL
+        // were never accepted, and an empty type means the default type.
+        if let Ok(event_type) = EventType::new(event_type) {
+            event = event.with_event_type(event_type);
+        }
+        if id_in_block {
+            if let Ok(id) = EventId::new(self.last_event_id.as_str()) {
+                event = event.with_id(id);
+            }
+        }
+        if let Some(retry) = retry {
+            event = event.with_retry(retry);
+        }
+        Some(event)
+    }
+}
+
+/// Splits a field line at its first colon and removes one leading space from
+/// the value. A line without a colon is a field with an empty value.
+fn split_field(line: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b':', line) {
+        None => (line, &[]),
+        Some(colon) => {
+            let value = &line[colon + 1..];
+            (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+        }
+    }
+}

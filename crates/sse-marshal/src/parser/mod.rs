@@ -1,0 +1,169 @@
+//! The incremental event stream parser.
+
+mod event_builder;
+mod lines;
+
+use bytes::BytesMut;
+use sse_model::{EventId, ServerSentEvent};
+use tokio_util::codec::Decoder;
+
+use self::event_builder::EventBuilder;
+use self::lines::{utf8_prefix, LineReader, Step};
+use crate::settings::{OversizePolicy, Oversized, OversizedKind};
+use crate::{Error, ServerSentEventSettings};
+
+/// The incremental, sans-IO parser of `text/event-stream` bytes.
+///
+/// It implements the WHATWG algorithm for interpreting an event stream
+/// exactly: UTF-8 with replacement characters, one leading byte order mark
+/// stripped, lines ending in CR, LF or CRLF (also when split across chunks),
+/// comments, fields without a colon, one leading space stripped from values,
+/// `id` values with NUL ignored, `retry` values of digits only, a last event
+/// id that persists across events, no event for a block without data, and an
+/// unterminated last block discarded at the end of the stream.
+///
+/// Feed it bytes through [`tokio_util::codec::Decoder`]: `decode` returns
+/// `Ok(None)` until a whole event has arrived, `decode_eof` finishes the
+/// stream. Keep feeding the same buffer: the parser remembers how far it has
+/// searched and never scans a byte twice, so it runs in linear time however
+/// the input is chunked. The limits of its [`ServerSentEventSettings`] bound
+/// its memory whatever the peer sends.
+///
+/// An event's [`id`](ServerSentEvent::id) and [`retry`](ServerSentEvent::retry)
+/// are those its own block set; the state that persists across events (the
+/// last event ID buffer and the reconnection time) is read from the parser.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use sse_marshal::EventStreamParser;
+/// use tokio_util::codec::Decoder;
+///
+/// let mut parser = EventStreamParser::new();
+/// let mut buf = BytesMut::from(&b"retry: 500\nid: 1\nevent: greeting\ndata: hello\ndata"[..]);
+/// assert!(parser.decode(&mut buf)?.is_none()); // the event is not finished yet
+///
+/// buf.extend_from_slice(b": world\n\n: a comment\n\n");
+/// let event = parser.decode(&mut buf)?.expect("a whole event");
+/// assert_eq!(event.data(), "hello\nworld");
+/// assert_eq!(event.event_type(), Some("greeting"));
+/// assert_eq!(event.id(), Some("1"));
+/// assert!(parser.decode_eof(&mut buf)?.is_none());
+///
+/// assert_eq!(parser.last_event_id(), "1");
+/// assert_eq!(parser.retry(), Some(500));
+/// # Ok::<(), sse_marshal::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct EventStreamParser {
+    settings: ServerSentEventSettings,
+    lines: LineReader,
+    builder: EventBuilder,
+}
+
+impl EventStreamParser {
+    /// A parser with the default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A parser with the given settings.
+    pub fn with_settings(settings: ServerSentEventSettings) -> Self {
+        EventStreamParser {
+            settings,
+            ..Self::default()
+        }
+    }
+
+    /// Starts with a known last event id, as a client that resumes a stream
+    /// does.
+    #[must_use]
+    pub fn with_last_event_id(mut self, id: &EventId) -> Self {
+        self.builder.set_last_event_id(id.as_str());
+        self
+    }
+
+    /// The settings in effect.
+    pub fn settings(&self) -> &ServerSentEventSettings {
+        &self.settings
+    }
+
+    /// The last event ID buffer: set by every accepted `id` field, also in
+    /// blocks that dispatch nothing, and kept across events. Empty when no id
+    /// has been seen or the last one was empty.
+    pub fn last_event_id(&self) -> &str {
+        self.builder.last_event_id()
+    }
+
+    /// The reconnection time in milliseconds set by the latest valid `retry`
+    /// field, if any.
+    pub fn retry(&self) -> Option<u64> {
+        self.builder.retry()
+    }
+
+    /// Prepares for a new stream (a new connection): forgets any unfinished
+    /// line and event, and accepts a byte order mark again. The last event id
+    /// and the reconnection time persist, as they do for a reconnecting
+    /// client.
+    pub fn reset_stream(&mut self) {
+        self.lines.reset();
+        self.builder.discard_block();
+    }
+
+    /// Handles the oversized line at the head of `buf` by the line policy.
+    fn oversized_line(&mut self, buf: &mut BytesMut) -> Result<Option<ServerSentEvent>, Error> {
+        let limit = self.settings.max_line_size();
+        let prefix = &buf[..limit.min(buf.len())];
+        let outcome = match self.settings.oversized_line() {
+            OversizePolicy::Fail => Err(Error::line_too_long(limit)),
+            OversizePolicy::Skip => {
+                tracing::warn!(limit, "dropping a line longer than max_line_size");
+                Ok(None)
+            }
+            OversizePolicy::Truncate => {
+                // The kept prefix is the whole line as far as the stream is
+                // concerned: interpret it now, then drop the rest.
+                self.builder
+                    .line(utf8_prefix(prefix, limit), &self.settings)
+            }
+            OversizePolicy::Callback(callback) => {
+                callback.call(Oversized::new(OversizedKind::Line, limit, prefix));
+                Ok(None)
+            }
+        };
+        self.lines.drop_oversized(buf);
+        outcome
+    }
+}
+
+impl Decoder for EventStreamParser {
+    type Item = ServerSentEvent;
+    type Error = Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<ServerSentEvent>, Error> {
+        loop {
+            let event = match self.lines.next(buf, self.settings.max_line_size()) {
+                Step::NeedMore => return Ok(None),
+                Step::Line { len } => {
+                    let event = self.builder.line(&buf[..len], &self.settings);
+                    self.lines.consume(buf, len);
+                    event?
+                }
+                Step::Oversized => self.oversized_line(buf)?,
+            };
+            if event.is_some() {
+                return Ok(event);
+            }
+        }
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<ServerSentEvent>, Error> {
+        if let Some(event) = self.decode(buf)? {
+            return Ok(Some(event));
+        }
+        // The stream ended: an unterminated line and an unfinished event are
+        // discarded, as the specification says.
+        buf.clear();
+        self.reset_stream();
+        Ok(None)
+    }
+}

@@ -1,0 +1,227 @@
+//! The wire encoder: one [`ServerSentEvent`] to the bytes of one event block.
+//!
+//! Field order follows Akka HTTP: every `data:` line, then `event:`, `id:`,
+//! `retry:`, then the empty line that dispatches the event. No space follows
+//! the colon, except when the value itself starts with a space: the receiver
+//! strips exactly one leading space, so one is added to keep the value intact.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::ServerSentEvent;
+
+/// The encoding of [`ServerSentEvent::heartbeat`]: a comment and an empty line.
+/// Receivers ignore comments and dispatch nothing for a block without data.
+pub const HEARTBEAT_BYTES: &[u8] = b":\n\n";
+
+impl ServerSentEvent {
+    /// Encodes the event into a new buffer of exactly the right size.
+    ///
+    /// ```
+    /// use sse_model::{EventType, ServerSentEvent};
+    ///
+    /// let event = ServerSentEvent::new("a\r\nb")
+    ///     .with_event_type(EventType::from_static("tick"))
+    ///     .with_id(1)
+    ///     .with_retry(500);
+    /// assert_eq!(
+    ///     &event.encode()[..],
+    ///     b"data:a\ndata:b\nevent:tick\nid:1\nretry:500\n\n"
+    /// );
+    /// ```
+    pub fn encode(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(self.encoded_len());
+        self.encode_into(&mut buf);
+        buf.freeze()
+    }
+
+    /// Appends the encoded event to `dst`, reserving the space it needs once.
+    pub fn encode_into(&self, dst: &mut BytesMut) {
+        dst.reserve(self.encoded_len());
+        if self.is_heartbeat() {
+            dst.put_slice(HEARTBEAT_BYTES);
+            return;
+        }
+        for line in DataLines::new(self.data()) {
+            put_field(dst, b"data:", line);
+        }
+        if let Some(event_type) = self.event_type() {
+            put_field(dst, b"event:", event_type.as_bytes());
+        }
+        if let Some(id) = self.id() {
+            put_field(dst, b"id:", id.as_bytes());
+        }
+        if let Some(retry) = self.retry() {
+            dst.put_slice(b"retry:");
+            put_decimal(dst, retry);
+            dst.put_u8(b'\n');
+        }
+        dst.put_u8(b'\n');
+    }
+
+    /// The exact number of bytes [`encode_into`](Self::encode_into) appends.
+    pub fn encoded_len(&self) -> usize {
+        if self.is_heartbeat() {
+            return HEARTBEAT_BYTES.len();
+        }
+        let data: usize = DataLines::new(self.data())
+            .map(|line| field_len(b"data:", line))
+            .sum();
+        let event_type = self
+            .event_type()
+            .map_or(0, |t| field_len(b"event:", t.as_bytes()));
+        let id = self.id().map_or(0, |i| field_len(b"id:", i.as_bytes()));
+        let retry = self
+            .retry()
+            .map_or(0, |r| b"retry:".len() + decimal_len(r) + 1);
+        data + event_type + id + retry + 1
+    }
+}
+
+fn needs_guard_space(value: &[u8]) -> bool {
+    value.first() == Some(&b' ')
+}
+
+fn put_field(dst: &mut BytesMut, name: &[u8], value: &[u8]) {
+    dst.put_slice(name);
+    if needs_guard_space(value) {
+        dst.put_u8(b' ');
+    }
+    dst.put_slice(value);
+    dst.put_u8(b'\n');
+}
+
+fn field_len(name: &[u8], value: &[u8]) -> usize {
+    name.len() + usize::from(needs_guard_space(value)) + value.len() + 1
+}
+
+fn put_decimal(dst: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    dst.put_slice(&digits[start..]);
+}
+
+fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// The lines of a data payload, split at every CR, LF and CRLF, exactly as a
+/// receiver will split them. Always yields at least one (possibly empty) line,
+/// and a trailing line break yields a trailing empty line, so that the receiver
+/// rebuilds the same text (with every line break as LF).
+struct DataLines<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> DataLines<'a> {
+    fn new(data: &'a str) -> Self {
+        DataLines {
+            rest: Some(data.as_bytes()),
+        }
+    }
+}
+
+impl<'a> Iterator for DataLines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+            Some(end) => {
+                let after = if rest[end] == b'\r' && rest.get(end + 1) == Some(&b'\n') {
+                    end + 2
+                } else {
+                    end + 1
+                };
+                self.rest = Some(&rest[after..]);
+                Some(&rest[..end])
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EventId, EventType};
+
+    fn enc(e: &ServerSentEvent) -> String {
+        let bytes = e.encode();
+        assert_eq!(bytes.len(), e.encoded_len(), "encoded_len is exact");
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn wire_format_table() {
+        let cases: Vec<(ServerSentEvent, &str)> = vec![
+            (ServerSentEvent::new("x"), "data:x\n\n"),
+            (ServerSentEvent::new(""), "data:\n\n"),
+            (ServerSentEvent::new("a\nb"), "data:a\ndata:b\n\n"),
+            (ServerSentEvent::new("a\rb"), "data:a\ndata:b\n\n"),
+            (ServerSentEvent::new("a\r\nb"), "data:a\ndata:b\n\n"),
+            (ServerSentEvent::new("a\n\rb"), "data:a\ndata:\ndata:b\n\n"),
+            (ServerSentEvent::new("a\n"), "data:a\ndata:\n\n"),
+            (ServerSentEvent::new("\n"), "data:\ndata:\n\n"),
+            (ServerSentEvent::new("a\r"), "data:a\ndata:\n\n"),
+            (ServerSentEvent::new(" lead"), "data:  lead\n\n"),
+            (ServerSentEvent::new("a\n b"), "data:a\ndata:  b\n\n"),
+            (ServerSentEvent::new("x: y"), "data:x: y\n\n"),
+            (
+                ServerSentEvent::new("\n\nevent: evil\nid: 1\n\ndata: x"),
+                "data:\ndata:\ndata:event: evil\ndata:id: 1\ndata:\ndata:data: x\n\n",
+            ),
+            (
+                ServerSentEvent::new("d").with_event_type(EventType::from_static(" t")),
+                "data:d\nevent:  t\n\n",
+            ),
+            (
+                ServerSentEvent::new("d").with_id(EventId::from_static("")),
+                "data:d\nid:\n\n",
+            ),
+            (
+                ServerSentEvent::new("d").with_retry(0),
+                "data:d\nretry:0\n\n",
+            ),
+            (
+                ServerSentEvent::new("d").with_retry(u64::MAX),
+                "data:d\nretry:18446744073709551615\n\n",
+            ),
+            (
+                ServerSentEvent::new("d")
+                    .with_retry(10)
+                    .with_id(3)
+                    .with_event_type(EventType::from_static("e")),
+                "data:d\nevent:e\nid:3\nretry:10\n\n",
+            ),
+            (ServerSentEvent::heartbeat(), ":\n\n"),
+        ];
+        for (event, wire) in cases {
+            assert_eq!(enc(&event), wire, "{event:?}");
+        }
+    }
+
+    #[test]
+    fn decimal_lengths() {
+        for n in [0, 9, 10, 99, 100, 12345, u64::MAX] {
+            assert_eq!(decimal_len(n), n.to_string().len());
+        }
+    }
+
+    #[test]
+    fn encode_into_appends() {
+        let mut buf = BytesMut::from(&b"prefix|"[..]);
+        ServerSentEvent::new("x").encode_into(&mut buf);
+        assert_eq!(&buf[..], b"prefix|data:x\n\n");
+    }
+}

@@ -1,0 +1,4 @@
+//! Examples and end-to-end tests of the SSE toolkit.
+//!
+//! This package only owns the workspace's top-level `examples/` and `tests/`;
+//! the toolkit itself lives in the crates under `crates/`.
