@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+use crate::BoxError;
 
 /// What went wrong while parsing, marshalling or unmarshalling an event stream.
 ///
@@ -25,6 +25,8 @@ pub(crate) enum Kind {
     LineTooLong { limit: usize },
     EventTooLarge { limit: usize },
     Io,
+    ContentType { found: Option<String> },
+    Body,
 }
 
 impl Error {
@@ -47,6 +49,14 @@ impl Error {
         Error::new(Kind::EventTooLarge { limit })
     }
 
+    pub(crate) fn content_type(found: Option<String>) -> Self {
+        Error::new(Kind::ContentType { found })
+    }
+
+    pub(crate) fn body(cause: BoxError) -> Self {
+        Error::new(Kind::Body).with_cause(cause)
+    }
+
     /// A line was longer than the configured `max_line_size`.
     pub fn is_line_too_long(&self) -> bool {
         matches!(self.inner.kind, Kind::LineTooLong { .. })
@@ -60,6 +70,16 @@ impl Error {
     /// A line or an event exceeded its limit.
     pub fn is_oversized(&self) -> bool {
         self.is_line_too_long() || self.is_event_too_large()
+    }
+
+    /// The response was not `text/event-stream`.
+    pub fn is_content_type(&self) -> bool {
+        matches!(self.inner.kind, Kind::ContentType { .. })
+    }
+
+    /// Reading the response body failed; the cause is the body's error.
+    pub fn is_body(&self) -> bool {
+        matches!(self.inner.kind, Kind::Body)
     }
 
     /// Reading the underlying transport failed.
@@ -98,6 +118,16 @@ impl fmt::Display for Error {
                 write!(f, "event data larger than the limit of {limit} bytes")
             }
             Kind::Io => f.write_str("reading the event stream failed"),
+            Kind::ContentType { found: Some(found) } => {
+                write!(
+                    f,
+                    "expected content type text/event-stream, found {found:?}"
+                )
+            }
+            Kind::ContentType { found: None } => {
+                f.write_str("expected content type text/event-stream, found none")
+            }
+            Kind::Body => f.write_str("reading the event stream body failed"),
         }
     }
 }
@@ -140,5 +170,9 @@ mod tests {
         let e = Error::from(std::io::Error::other("boom"));
         assert!(e.is_io() && !e.is_oversized());
         assert_eq!(std::error::Error::source(&e).unwrap().to_string(), "boom");
+        let e = Error::content_type(Some("text/html".into()));
+        assert!(e.is_content_type() && e.to_string().contains("text/html"));
+        let e = Error::body("reset".into());
+        assert!(e.is_body() && std::error::Error::source(&e).is_some());
     }
 }

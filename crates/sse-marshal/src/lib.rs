@@ -27,20 +27,56 @@
 //! bytes and events of 8192 bytes by default) and says what happens to input
 //! beyond the limits ([`OversizePolicy`]).
 //!
-//! # Encoding
+//! [`EventStreamEncoder`] is the matching [`tokio_util::codec::Encoder`]; it
+//! writes what [`ServerSentEvent::encode`](sse_model::ServerSentEvent::encode)
+//! writes.
 //!
-//! [`EventStreamEncoder`] is the matching
-//! [`tokio_util::codec::Encoder`]; it writes what
-//! [`ServerSentEvent::encode`](sse_model::ServerSentEvent::encode) writes.
+//! # Marshalling: events become a response
+//!
+//! [`ToResponse`] is the typeclass of values that become an HTTP response.
+//! Through [`EventStreamMarshalling`], every `Stream` of events is one: the
+//! response is `200 OK`, `text/event-stream`, `Cache-Control: no-cache`, and
+//! its [`ResponseBody`] flushes each event as soon as it is ready.
+//! [`EventStreamExt::keep_alive`] adds heartbeats to idle streams.
+//!
+//! ```
+//! use std::time::Duration;
+//! use futures_util::stream;
+//! use sse_marshal::{EventStreamExt, ToResponse};
+//! use sse_model::ServerSentEvent;
+//!
+//! let events = stream::iter(vec![ServerSentEvent::new("tick")])
+//!     .keep_alive(Duration::from_secs(1), ServerSentEvent::heartbeat);
+//! let response = events.to_response();
+//! assert_eq!(response.headers()["content-type"], "text/event-stream");
+//! ```
+//!
+//! # Unmarshalling: a response becomes events
+//!
+//! [`FromEntity`] is the typeclass of values read from an entity, used as
+//! `Unmarshal::new(response).to::<EventSource>()`. [`EventSource`] is a
+//! `Stream` of `Result<ServerSentEvent, Error>`; the response must be
+//! `text/event-stream`, and [`EventStreamUnmarshalling`] chooses the parser
+//! settings.
 
 mod encoder;
 mod error;
+mod marshal;
 mod parser;
 mod settings;
+mod unmarshal;
 
 pub use encoder::EventStreamEncoder;
 pub use error::Error;
+pub use marshal::{
+    EventStreamBody, EventStreamExt, EventStreamItem, EventStreamMarshalling, KeepAlive,
+    ResponseBody, ToResponse,
+};
 pub use parser::EventStreamParser;
 pub use settings::{
     OversizeCallback, OversizePolicy, Oversized, OversizedKind, ServerSentEventSettings,
 };
+pub use unmarshal::{EventSource, EventStreamUnmarshalling, FromEntity, Unmarshal};
+
+/// A boxed error that can cross threads: the error type of response bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

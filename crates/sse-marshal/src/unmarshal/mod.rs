@@ -1,0 +1,9 @@
+//! Client side: HTTP responses become streams of events.
+
+mod event_source;
+mod from_entity;
+mod unmarshalling;
+
+pub use event_source::EventSource;
+pub use from_entity::{FromEntity, Unmarshal};
+pub use unmarshalling::EventStreamUnmarshalling;

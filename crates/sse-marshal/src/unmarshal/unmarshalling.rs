@@ -1,0 +1,92 @@
+//! `EventStreamUnmarshalling`: a response becomes a stream of events.
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::Response;
+use http_body::Body;
+
+use super::{EventSource, FromEntity};
+use crate::{BoxError, Error, EventStreamParser, ServerSentEventSettings};
+
+/// Reads a `text/event-stream` response as an [`EventSource`]: the Rust
+/// counterpart of Akka's `EventStreamUnmarshalling`, carrying the parser
+/// settings.
+///
+/// [`Unmarshal::new(response).to::<EventSource>()`](crate::Unmarshal) uses the
+/// default settings; build one of these to choose others.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use sse_marshal::{EventStreamUnmarshalling, ServerSentEventSettings};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let unmarshalling = EventStreamUnmarshalling::new(
+///     ServerSentEventSettings::default().with_max_event_size(1 << 20),
+/// );
+/// let response = http::Response::builder()
+///     .header("content-type", "application/json")
+///     .body(Full::new(Bytes::from_static(b"{}")))
+///     .unwrap();
+/// let error = unmarshalling.unmarshal(response).unwrap_err();
+/// assert!(error.is_content_type());
+/// # });
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct EventStreamUnmarshalling {
+    settings: ServerSentEventSettings,
+}
+
+impl EventStreamUnmarshalling {
+    /// Unmarshalling with these parser settings.
+    pub fn new(settings: ServerSentEventSettings) -> Self {
+        EventStreamUnmarshalling { settings }
+    }
+
+    /// The parser settings in effect.
+    pub fn settings(&self) -> &ServerSentEventSettings {
+        &self.settings
+    }
+
+    /// Checks that the response is `text/event-stream` and reads its body as
+    /// events.
+    pub fn unmarshal<B>(&self, response: Response<B>) -> Result<EventSource, Error>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        match response.headers().get(CONTENT_TYPE) {
+            Some(value) if sse_model::is_event_stream(value) => {}
+            other => {
+                let found = other.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                return Err(Error::content_type(found));
+            }
+        }
+        Ok(self.from_body(response.into_body()))
+    }
+
+    /// Reads a body as events, without any header check.
+    pub fn from_body<B>(&self, body: B) -> EventSource
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        EventSource::from_body(
+            body,
+            EventStreamParser::with_settings(self.settings.clone()),
+        )
+    }
+}
+
+impl<B> FromEntity<Response<B>> for EventSource
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Error = Error;
+
+    /// Unmarshals with [`EventStreamUnmarshalling::default`].
+    async fn from_entity(response: Response<B>) -> Result<Self, Error> {
+        EventStreamUnmarshalling::default().unmarshal(response)
+    }
+}
