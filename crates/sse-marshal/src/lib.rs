@@ -69,7 +69,7 @@ mod unmarshal;
 pub use encoder::EventStreamEncoder;
 pub use error::Error;
 pub use marshal::{
-    EventStreamBody, EventStreamExt, EventStreamItem, EventStreamMarshalling, KeepAlive,
+    EventStreamBody, EventStreamExt, EventStreamItem, EventStreamMarshalling, Html, KeepAlive,
     ResponseBody, ToResponse,
 };
 pub use parser::EventStreamParser;

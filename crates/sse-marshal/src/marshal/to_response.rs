@@ -87,3 +87,25 @@ where
         response
     }
 }
+
+/// An HTML page: `200 OK` with `Content-Type: text/html; charset=utf-8`.
+///
+/// ```
+/// use sse_marshal::{Html, ToResponse};
+///
+/// let response = Html("<h1>Hi</h1>").to_response();
+/// assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Html<T>(pub T);
+
+impl<T: Into<Bytes>> ToResponse for Html<T> {
+    fn to_response(self) -> Response<ResponseBody> {
+        let mut response = Response::new(ResponseBody::full(self.0));
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        response
+    }
+}

@@ -106,17 +106,22 @@ impl EventBuilder {
         }
         let value: Cow<'_, str> = String::from_utf8_lossy(value);
         let limit = settings.max_event_size();
-        if limit == 0 || self.data.len() + value.len() < limit {
+        // The event's data is the data buffer without its last LF: with this
+        // value it would be `self.data.len() + value.len()` bytes.
+        if limit == 0 || self.data.len() + value.len() <= limit {
             self.data.push_str(&value);
             self.data.push('\n');
             return Ok(());
         }
-        let oversized = || Oversized::new(OversizedKind::Event, limit, self.data.as_bytes());
+        // What the event had collected, at most `limit` bytes.
+        let collected = self.data.strip_suffix('\n').unwrap_or(&self.data);
+        let oversized = || Oversized::new(OversizedKind::Event, limit, collected.as_bytes());
         match settings.oversized_event() {
             OversizePolicy::Truncate => {
-                // Keep what fits, the closing LF included.
-                if self.data.len() < limit {
-                    let room = limit - self.data.len() - 1;
+                // Keep the first `limit` bytes of the event's data; the
+                // buffer also holds the LF that closes the last line.
+                if self.data.len() <= limit {
+                    let room = limit - self.data.len();
                     let kept = utf8_prefix(value.as_bytes(), room).len();
                     self.data.push_str(&value[..kept]);
                     self.data.push('\n');

@@ -121,9 +121,11 @@ impl EventStreamParser {
             }
             OversizePolicy::Truncate => {
                 // The kept prefix is the whole line as far as the stream is
-                // concerned: interpret it now, then drop the rest.
+                // concerned: interpret it now, then drop the rest. `buf` holds
+                // more than `limit` bytes of the line, so the cut can see
+                // whether the byte after it continues a character.
                 self.builder
-                    .line(utf8_prefix(prefix, limit), &self.settings)
+                    .line(utf8_prefix(&buf[..], limit), &self.settings)
             }
             OversizePolicy::Callback(callback) => {
                 callback.call(Oversized::new(OversizedKind::Line, limit, prefix));

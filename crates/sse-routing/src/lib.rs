@@ -1,0 +1,45 @@
+//! A small route DSL on hyper 1.x for serving Server-Sent Events, in the
+//! spirit of Akka HTTP's routing directives.
+//!
+//! ```
+//! use std::time::Duration;
+//! use futures_util::stream;
+//! use sse_marshal::EventStreamExt;
+//! use sse_model::ServerSentEvent;
+//! use sse_routing::{path, Route};
+//!
+//! fn app() -> Route {
+//!     let events = || {
+//!         stream::iter(vec![ServerSentEvent::new("hello"), ServerSentEvent::new("world")])
+//!             .keep_alive(Duration::from_secs(1), ServerSentEvent::heartbeat)
+//!     };
+//!     path("events").get().complete(events)
+//!         .or(path("").get().complete("see /events"))
+//! }
+//! # let _ = app();
+//! ```
+//!
+//! - [`path`] and [`path_prefix`] start a route; a method (`get()`,
+//!   `post()`, …) and a completion finish it. [`MethodRoute::complete`] takes
+//!   a factory or a cloneable value and serves a fresh response to every
+//!   request; [`MethodRoute::complete_with`] and [`MethodRoute::handle`] see
+//!   the [`RequestContext`], with the client's `Last-Event-ID`.
+//! - Anything [`ToResponse`](sse_marshal::ToResponse) completes a route: a
+//!   `Stream` of events becomes a `text/event-stream` response.
+//! - [`Route::or`] combines routes; unmatched paths get `404`, a wrong method
+//!   `405` with `Allow`, and `HEAD` is answered for `GET` routes.
+//! - [`serve`] and [`serve_with_shutdown`] run a route on a
+//!   `tokio::net::TcpListener` over HTTP/1.1 and cleartext HTTP/2. Shutdown
+//!   ends open event streams, and a client that goes away has its stream's
+//!   source dropped.
+
+mod completion;
+mod path;
+mod request;
+mod route;
+mod serve;
+
+pub use completion::Completion;
+pub use request::{RequestBody, RequestContext};
+pub use route::{path, path_prefix, MethodRoute, PathRoute, Route};
+pub use serve::{serve, serve_with_shutdown};

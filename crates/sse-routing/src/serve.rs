@@ -1,0 +1,157 @@
+//! Serving a route on a TCP listener, with graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use pin_project_lite::pin_project;
+use sse_marshal::{BoxError, ResponseBody};
+use tokio::net::TcpListener;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+use crate::Route;
+
+/// Serves `route` on `listener` until the process ends: HTTP/1.1, and HTTP/2
+/// over cleartext (prior knowledge), on every accepted connection.
+///
+/// ```no_run
+/// use sse_routing::{path, serve};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// serve(listener, path("").get().complete("hello")).await
+/// # }
+/// ```
+pub async fn serve(listener: TcpListener, route: Route) -> io::Result<()> {
+    serve_with_shutdown(listener, route, std::future::pending()).await
+}
+
+/// Serves `route` on `listener` until `signal` completes, then shuts down
+/// gracefully: it stops accepting, ends every open response body (an event
+/// stream ends cleanly, so its client reconnects, to another instance if
+/// there is one), lets the connections finish, and returns.
+///
+/// A client that disconnects has its response dropped at once, event stream
+/// source included, as soon as the connection notices (a closed socket is
+/// seen on the next read or write; a heartbeat guarantees a write).
+pub async fn serve_with_shutdown<F>(
+    listener: TcpListener,
+    route: Route,
+    signal: F,
+) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send,
+{
+    let shutdown = CancellationToken::new();
+    let connections = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut signal => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _peer)) => stream,
+            Err(error) => {
+                // Out of file descriptors and the like: back off and go on
+                // rather than bring the whole server down.
+                tracing::warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // Events are small writes that must go out at once.
+        let _ = stream.set_nodelay(true);
+        let service = RouteService {
+            route: route.clone(),
+            shutdown: shutdown.clone(),
+        };
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(error = %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::debug!("shutting down: ending open responses");
+    shutdown.cancel();
+    connections.shutdown().await;
+    Ok(())
+}
+
+/// The hyper service of one connection.
+#[derive(Clone)]
+struct RouteService {
+    route: Route,
+    shutdown: CancellationToken,
+}
+
+impl hyper::service::Service<Request<Incoming>> for RouteService {
+    type Response = Response<UntilShutdown<ResponseBody>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let route = self.route.clone();
+        let shutdown = self.shutdown.clone();
+        Box::pin(async move {
+            let response = route.respond(request).await;
+            Ok(response.map(|body| UntilShutdown {
+                body,
+                shutdown: shutdown.cancelled_owned(),
+            }))
+        })
+    }
+}
+
+pin_project! {
+    /// A body that ends cleanly when the server shuts down.
+    struct UntilShutdown<B> {
+        #[pin]
+        body: B,
+        #[pin]
+        shutdown: WaitForCancellationFutureOwned,
+    }
+}
+
+impl<B> Body for UntilShutdown<B>
+where
+    B: Body<Data = Bytes, Error = BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        if this.shutdown.poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        this.body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
