@@ -1,0 +1,95 @@
+//! The clock page in a real browser: headless Chromium's own `EventSource`
+//! must receive the ticks, and never a heartbeat as a message.
+//!
+//! The test installs what it needs through `scripts/setup-browser.sh` (Debian
+//! `chromium`, npm `playwright-core` into `.tools/`; a no-op once done) and
+//! drives the page with `tests/browser/eventsource_page.mjs`. Set
+//! `SSE_SKIP_BROWSER=1` to skip it on a machine that cannot install them.
+
+#[path = "../examples/clock/app.rs"]
+#[allow(dead_code)]
+mod app;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::process::Command;
+use tokio::sync::oneshot;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_eventsource_receives_ticks_and_no_heartbeat_messages() {
+    if std::env::var_os("SSE_SKIP_BROWSER").is_some() {
+        eprintln!("SSE_SKIP_BROWSER is set: skipping the browser test");
+        return;
+    }
+    let setup = Command::new("bash")
+        .arg(Path::new(ROOT).join("scripts/setup-browser.sh"))
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
+        .await
+        .expect("run scripts/setup-browser.sh");
+    assert!(setup.success(), "scripts/setup-browser.sh failed: {setup}");
+
+    // Ticks every 300 ms with a heartbeat after 100 ms of silence: two
+    // heartbeats go out between any two ticks.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(sse_routing::serve_with_shutdown(
+        listener,
+        app::app_with(Duration::from_millis(300), Duration::from_millis(100)),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let run = Command::new("node")
+        .arg(Path::new(ROOT).join("tests/browser/eventsource_page.mjs"))
+        .args([url.as_str(), "--ticks", "3", "--timeout-ms", "20000"])
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(90), run)
+        .await
+        .expect("the browser check stops by itself")
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "browser check failed ({}):\n{stderr}\n{stdout}",
+        output.status
+    );
+    assert!(
+        stdout.contains("\"ok\":true"),
+        "unexpected summary: {stdout}"
+    );
+    // Every tick is a local time such as 14:05:09.123.
+    let messages = stdout
+        .split("\"messages\":[")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .expect("messages in the summary");
+    let ticks: Vec<&str> = messages.split(',').map(|m| m.trim_matches('"')).collect();
+    assert!(ticks.len() >= 3, "{stdout}");
+    for tick in ticks {
+        let b = tick.as_bytes();
+        let looks_like_time = b.len() == 12
+            && b[2] == b':'
+            && b[5] == b':'
+            && b[8] == b'.'
+            && tick.chars().filter(char::is_ascii_digit).count() == 9;
+        assert!(looks_like_time, "not a local time: {tick:?}");
+    }
+
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server shuts down")
+        .unwrap()
+        .unwrap();
+}
