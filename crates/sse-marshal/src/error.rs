@@ -27,6 +27,10 @@ pub(crate) enum Kind {
     Io,
     ContentType { found: Option<String> },
     Body,
+    Status { status: http::StatusCode },
+    Connect,
+    Timeout,
+    Redirect { reason: &'static str },
 }
 
 impl Error {
@@ -57,6 +61,31 @@ impl Error {
         Error::new(Kind::Body).with_cause(cause)
     }
 
+    /// The server answered with a status that does not start an event
+    /// stream. For connectors (such as the reconnecting client) that yield an
+    /// [`EventSource`](crate::EventSource) of their own.
+    pub fn status(status: http::StatusCode) -> Self {
+        Error::new(Kind::Status { status })
+    }
+
+    /// The request could not be sent or the connection failed before a
+    /// response arrived. For connectors.
+    pub fn connect(cause: impl Into<BoxError>) -> Self {
+        Error::new(Kind::Connect).with_cause(cause)
+    }
+
+    /// Nothing arrived for longer than the connector's timeout. For
+    /// connectors.
+    pub fn timeout() -> Self {
+        Error::new(Kind::Timeout)
+    }
+
+    /// A redirect could not be followed (too many, or no usable `Location`).
+    /// For connectors.
+    pub fn redirect(reason: &'static str) -> Self {
+        Error::new(Kind::Redirect { reason })
+    }
+
     /// A line was longer than the configured `max_line_size`.
     pub fn is_line_too_long(&self) -> bool {
         matches!(self.inner.kind, Kind::LineTooLong { .. })
@@ -80,6 +109,35 @@ impl Error {
     /// Reading the response body failed; the cause is the body's error.
     pub fn is_body(&self) -> bool {
         matches!(self.inner.kind, Kind::Body)
+    }
+
+    /// The response status was not one that starts an event stream; see
+    /// [`status_code`](Self::status_code).
+    pub fn is_status(&self) -> bool {
+        matches!(self.inner.kind, Kind::Status { .. })
+    }
+
+    /// The offending status, for [`is_status`](Self::is_status) errors.
+    pub fn status_code(&self) -> Option<http::StatusCode> {
+        match self.inner.kind {
+            Kind::Status { status } => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Connecting or sending the request failed.
+    pub fn is_connect(&self) -> bool {
+        matches!(self.inner.kind, Kind::Connect)
+    }
+
+    /// Nothing arrived in time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.inner.kind, Kind::Timeout)
+    }
+
+    /// A redirect could not be followed.
+    pub fn is_redirect(&self) -> bool {
+        matches!(self.inner.kind, Kind::Redirect { .. })
     }
 
     /// Reading the underlying transport failed.
@@ -128,6 +186,10 @@ impl fmt::Display for Error {
                 f.write_str("expected content type text/event-stream, found none")
             }
             Kind::Body => f.write_str("reading the event stream body failed"),
+            Kind::Status { status } => write!(f, "the server answered {status}"),
+            Kind::Connect => f.write_str("connecting to the event stream failed"),
+            Kind::Timeout => f.write_str("the event stream was silent for too long"),
+            Kind::Redirect { reason } => write!(f, "cannot follow the redirect: {reason}"),
         }
     }
 }
@@ -174,5 +236,10 @@ mod tests {
         assert!(e.is_content_type() && e.to_string().contains("text/html"));
         let e = Error::body("reset".into());
         assert!(e.is_body() && std::error::Error::source(&e).is_some());
+        let e = Error::status(http::StatusCode::NOT_FOUND);
+        assert!(e.is_status() && e.status_code() == Some(http::StatusCode::NOT_FOUND));
+        assert!(Error::connect("refused").is_connect());
+        assert!(Error::timeout().is_timeout() && Error::timeout().status_code().is_none());
+        assert!(Error::redirect("loop").is_redirect());
     }
 }

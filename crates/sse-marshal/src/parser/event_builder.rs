@@ -30,7 +30,12 @@ pub(super) struct EventBuilder {
     data: String,
     /// The event type buffer.
     event_type: String,
-    /// The last event ID buffer; persists across events.
+    /// The last event ID buffer: set by each accepted `id` line.
+    id_buffer: String,
+    /// The last event ID string: the buffer as of the last empty line (the
+    /// spec's dispatch step 1), which is what a reconnecting client sends. A
+    /// connection cut between an `id` line and its block's end must not move
+    /// the resume point past an event that never arrived.
     last_event_id: String,
     /// The reconnection time in milliseconds; persists across events.
     retry: Option<u64>,
@@ -49,6 +54,7 @@ impl EventBuilder {
     pub(super) fn set_last_event_id(&mut self, id: &str) {
         self.last_event_id.clear();
         self.last_event_id.push_str(id);
+        self.id_buffer.clone_from(&self.last_event_id);
     }
 
     pub(super) fn retry(&self) -> Option<u64> {
@@ -73,8 +79,8 @@ impl EventBuilder {
                 self.event_type.push_str(&String::from_utf8_lossy(value));
             }
             b"id" if !value.contains(&0) => {
-                self.last_event_id.clear();
-                self.last_event_id.push_str(&String::from_utf8_lossy(value));
+                self.id_buffer.clear();
+                self.id_buffer.push_str(&String::from_utf8_lossy(value));
                 self.id_in_block = true;
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
@@ -90,9 +96,10 @@ impl EventBuilder {
     }
 
     /// Forgets the block being read (at the end of a stream, where an
-    /// unfinished event is discarded). The last event id and the reconnection
-    /// time persist.
+    /// unfinished event is discarded), including an `id` it set. The last
+    /// event id and the reconnection time persist.
     pub(super) fn discard_block(&mut self) {
+        self.id_buffer.clone_from(&self.last_event_id);
         self.data.clear();
         self.event_type.clear();
         self.id_in_block = false;
@@ -148,6 +155,8 @@ impl EventBuilder {
     }
 
     fn dispatch(&mut self, settings: &ServerSentEventSettings) -> Option<ServerSentEvent> {
+        // Reuses the string's capacity: no allocation per event.
+        self.last_event_id.clone_from(&self.id_buffer);
         let id_in_block = std::mem::take(&mut self.id_in_block);
         let retry = self.retry_in_block.take();
         let dropped = std::mem::take(&mut self.data_state) == DataState::Dropped;
@@ -169,7 +178,7 @@ impl EventBuilder {
             event = event.with_event_type(event_type);
         }
         if id_in_block {
-            if let Ok(id) = EventId::new(self.last_event_id.as_str()) {
+            if let Ok(id) = EventId::new(self.id_buffer.as_str()) {
                 event = event.with_id(id);
             }
         }

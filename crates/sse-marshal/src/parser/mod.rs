@@ -87,9 +87,16 @@ impl EventStreamParser {
         &self.settings
     }
 
-    /// The last event ID buffer: set by every accepted `id` field, also in
-    /// blocks that dispatch nothing, and kept across events. Empty when no id
-    /// has been seen or the last one was empty.
+    /// The last event id in effect: what a client sends as `Last-Event-ID`
+    /// when it reconnects. Every accepted `id` field sets it once its block
+    /// ends with an empty line, also in blocks that dispatch nothing, and it
+    /// persists across events. Empty when no id has been seen or the last one
+    /// was empty.
+    ///
+    /// An `id` line of a block that never ends (the connection was cut first)
+    /// does not count: its event never arrived, so resuming after it would
+    /// lose it. This is the specification's "last event ID string", which
+    /// dispatch copies from the last event ID buffer.
     pub fn last_event_id(&self) -> &str {
         self.builder.last_event_id()
     }

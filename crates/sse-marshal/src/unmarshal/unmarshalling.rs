@@ -48,13 +48,25 @@ impl EventStreamUnmarshalling {
         &self.settings
     }
 
-    /// Checks that the response is `text/event-stream` and reads its body as
-    /// events.
+    /// Checks the response and reads its body as events.
+    ///
+    /// A `204 No Content` is an event stream that is over: the result ends at
+    /// once, as the specification tells clients to stop there. Any other
+    /// status outside 2xx is an [`is_status`](Error::is_status) error, and a
+    /// content type other than `text/event-stream` an
+    /// [`is_content_type`](Error::is_content_type) error.
     pub fn unmarshal<B>(&self, response: Response<B>) -> Result<EventSource, Error>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        let status = response.status();
+        if status == http::StatusCode::NO_CONTENT {
+            return Ok(EventSource::new(EmptyEvents));
+        }
+        if !status.is_success() {
+            return Err(Error::status(status));
+        }
         match response.headers().get(CONTENT_TYPE) {
             Some(value) if sse_model::is_event_stream(value) => {}
             other => {
@@ -75,6 +87,20 @@ impl EventStreamUnmarshalling {
             body,
             EventStreamParser::with_settings(self.settings.clone()),
         )
+    }
+}
+
+/// The events of a finished stream: none.
+struct EmptyEvents;
+
+impl futures_core::Stream for EmptyEvents {
+    type Item = Result<sse_model::ServerSentEvent, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(None)
     }
 }
 
