@@ -53,11 +53,14 @@ impl Error {
         Error::new(Kind::EventTooLarge { limit })
     }
 
-    pub(crate) fn content_type(found: Option<String>) -> Self {
+    /// The response was not `text/event-stream`; `found` is the content type it
+    /// had, if any. For connectors.
+    pub fn content_type(found: Option<String>) -> Self {
         Error::new(Kind::ContentType { found })
     }
 
-    pub(crate) fn body(cause: BoxError) -> Self {
+    /// Reading the response body failed with `cause`. For connectors.
+    pub fn body(cause: BoxError) -> Self {
         Error::new(Kind::Body).with_cause(cause)
     }
 

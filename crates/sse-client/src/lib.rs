@@ -1,0 +1,50 @@
+//! A reconnecting Server-Sent Events client: Alpakka's `EventSource`
+//! connector, done right.
+//!
+//! [`EventSourceConnector::connect`] yields the same
+//! [`EventSource`](sse_marshal::EventSource) stream that unmarshalling one
+//! response gives, but it outlives connections: it resumes with
+//! `Last-Event-ID` after every reconnection, waits what the server's `retry:`
+//! asks, backs off with jitter when the server is down, stops for good on
+//! `204 No Content`, tells retryable failures (`5xx`, lost connections,
+//! silence past the idle timeout) from final ones (`4xx`, a wrong content
+//! type), and follows redirects.
+//!
+//! Where Alpakka's connector falls short, this one does not: it checks the
+//! status and the content type, honours `retry:`, backs off instead of
+//! looping, and treats `204` as the end rather than as a reason to reconnect.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use futures_util::StreamExt;
+//! use sse_client::{ConnectionEvent, EventSourceConnector, ReconnectOptions};
+//!
+//! # async fn run() -> Result<(), sse_marshal::Error> {
+//! let mut events = EventSourceConnector::new("http://127.0.0.1:8000/events".parse().unwrap())
+//!     .with_reconnect(ReconnectOptions::default().with_max_delay(Duration::from_secs(60)))
+//!     .with_idle_timeout(Duration::from_secs(5))
+//!     .with_observer(|step: &ConnectionEvent<'_>| eprintln!("{step:?}"))
+//!     .connect();
+//! while let Some(event) = events.next().await {
+//!     let event = event?; // only final errors arrive here
+//!     println!("{:?} {}", event.id(), event.data());
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Transient failures never appear in the stream: they are reported to the
+//! observer and through `tracing`, and the client reconnects. The stream
+//! yields an error only when it ends because of it.
+
+mod connector;
+mod lifecycle;
+mod reconnect;
+mod redirect;
+mod send;
+mod session;
+
+pub use connector::EventSourceConnector;
+pub use lifecycle::ConnectionEvent;
+pub use reconnect::ReconnectOptions;
+pub use send::{ClientBody, SendFuture, SendRequest};
