@@ -2,11 +2,11 @@
 
 use std::fmt;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::request::Parts;
 use http::{HeaderMap, Method, Uri};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use sse_marshal::BoxError;
 use sse_model::LastEventId;
 
@@ -68,8 +68,24 @@ impl RequestContext {
 
     /// Reads the whole body, refusing one larger than `limit` bytes.
     pub async fn body_bytes(self, limit: usize) -> Result<Bytes, BoxError> {
-        let collected = Limited::new(self.body, limit).collect().await?;
-        Ok(collected.to_bytes())
+        // A plain loop rather than `http_body_util::Limited`: the `Into`
+        // bound of `Limited`'s `Body` impl trips the compiler's `Send` check
+        // of callers' futures (rust-lang/rust#64552).
+        let mut body = self.body;
+        let mut collected = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(error) => return Err(error),
+            };
+            if let Ok(data) = frame.into_data() {
+                if collected.len() + data.len() > limit {
+                    return Err(format!("the request body is larger than {limit} bytes").into());
+                }
+                collected.extend_from_slice(&data);
+            }
+        }
+        Ok(collected.freeze())
     }
 
     /// Takes the body out, for streaming it.
