@@ -153,10 +153,12 @@ mod tests {
     fn jitter_stays_within_its_share() {
         let o = ReconnectOptions::default().with_jitter(0.5);
         assert_eq!(o.delay(100 * MS, 2, 0.0), 200 * MS);
-        assert_eq!(
-            o.delay(100 * MS, 2, 0.999_999),
-            100 * MS + Duration::from_nanos(200)
-        );
         assert_eq!(o.delay(100 * MS, 2, 0.5), 150 * MS);
+        let nearly_one = o.delay(100 * MS, 2, 0.999_999);
+        assert!(nearly_one > 100 * MS && nearly_one < 101 * MS, "{nearly_one:?}");
+        for unit in [0.0, 0.1, 0.3, 0.7, 0.99] {
+            let d = o.delay(100 * MS, 3, unit);
+            assert!(d > 200 * MS && d <= 400 * MS, "{unit}: {d:?}");
+        }
     }
 }
