@@ -624,3 +624,58 @@ fn a_body_error_is_the_callers_error_boxed_once() {
     assert!(error.source().is_none());
     assert!(error.is::<UpstreamFailed>());
 }
+
+/// Encoded events are handed to the connection as they are: the frame
+/// shares the encoded bytes (no copy per client), and events buffered before
+/// one still go out first, in order.
+#[tokio::test]
+async fn encoded_events_become_frames_without_copying() {
+    use sse_model::EncodedEvent;
+
+    let shared = EncodedEvent::new(&ServerSentEvent::new("shared").with_id(1));
+    let items: Vec<Result<EncodedEvent, std::io::Error>> = vec![Ok(shared.clone())];
+    let mut body = EventStreamBody::new(futures_util::stream::iter(items));
+    let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(
+        frame.as_ptr(),
+        shared.as_bytes().as_ptr(),
+        "the bytes are shared"
+    );
+    assert!(body.frame().await.is_none());
+
+    // A plain event, then an encoded one, then a plain one: three frames in
+    // order, the middle one shared.
+    #[derive(Debug)]
+    enum Item {
+        Plain(ServerSentEvent),
+        Encoded(EncodedEvent),
+    }
+    impl sse_marshal::EventStreamItem for Item {
+        fn write_to(self, dst: &mut bytes::BytesMut) -> Result<(), sse_marshal::BoxError> {
+            match self {
+                Item::Plain(e) => e.write_to(dst),
+                Item::Encoded(e) => e.write_to(dst),
+            }
+        }
+        fn try_into_bytes(self) -> Result<Bytes, Self> {
+            match self {
+                Item::Encoded(e) => Ok(e.into_bytes()),
+                plain => Err(plain),
+            }
+        }
+    }
+    let items = vec![
+        Item::Plain(ServerSentEvent::new("a")),
+        Item::Encoded(shared.clone()),
+        Item::Plain(ServerSentEvent::new("b")),
+    ];
+    let mut body = EventStreamBody::new(futures_util::stream::iter(items));
+    let mut frames = Vec::new();
+    while let Some(frame) = body.frame().await {
+        frames.push(frame.unwrap().into_data().unwrap());
+    }
+    assert_eq!(frames.len(), 3);
+    assert_eq!(&frames[0][..], b"data:a\n\n");
+    assert_eq!(frames[1].as_ptr(), shared.as_bytes().as_ptr());
+    assert_eq!(&frames[2][..], b"data:b\n\n");
+}

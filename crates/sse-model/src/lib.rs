@@ -44,6 +44,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod encode;
+mod encoded;
 mod error;
 mod event;
 mod field;
@@ -51,6 +52,7 @@ mod last_event_id;
 mod media_type;
 
 pub use encode::HEARTBEAT_BYTES;
+pub use encoded::EncodedEvent;
 pub use error::Error;
 pub use event::ServerSentEvent;
 pub use field::{EventId, EventType};

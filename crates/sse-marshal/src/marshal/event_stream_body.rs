@@ -22,11 +22,15 @@ pin_project! {
     ///
     /// A frame is produced as soon as the stream has nothing more ready, so
     /// every event is flushed without delay. The encode buffer is reused from
-    /// frame to frame.
+    /// frame to frame. Items that are already encoded
+    /// ([`EncodedEvent`](sse_model::EncodedEvent)) become frames of their own,
+    /// sharing their bytes: nothing is copied per client.
     pub struct EventStreamBody<S> {
         #[pin]
         events: S,
         buf: BytesMut,
+        // An encoded item that waits for the buffered events before it.
+        encoded: Option<Bytes>,
         error: Option<BoxError>,
         done: bool,
     }
@@ -38,6 +42,7 @@ impl<S> EventStreamBody<S> {
         EventStreamBody {
             events,
             buf: BytesMut::new(),
+            encoded: None,
             error: None,
             done: false,
         }
@@ -66,6 +71,9 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
+        if let Some(bytes) = this.encoded.take() {
+            return Poll::Ready(Some(Ok(Frame::data(bytes))));
+        }
         if let Some(error) = this.error.take() {
             return Poll::Ready(Some(Err(error)));
         }
@@ -73,6 +81,17 @@ where
             let polled = this.events.as_mut().poll_next(cx);
             match polled {
                 Poll::Ready(Some(item)) => {
+                    let item = match item.try_into_bytes() {
+                        Ok(bytes) if this.buf.is_empty() => {
+                            return Poll::Ready(Some(Ok(Frame::data(bytes))));
+                        }
+                        Ok(bytes) => {
+                            // Send what is buffered first, then these bytes.
+                            *this.encoded = Some(bytes);
+                            break;
+                        }
+                        Err(item) => item,
+                    };
                     if let Err(error) = item.write_to(this.buf) {
                         *this.done = true;
                         if this.buf.is_empty() {
@@ -96,6 +115,6 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done && self.buf.is_empty() && self.error.is_none()
+        self.done && self.buf.is_empty() && self.encoded.is_none() && self.error.is_none()
     }
 }
