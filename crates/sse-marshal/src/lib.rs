@@ -70,7 +70,7 @@ pub use encoder::EventStreamEncoder;
 pub use error::Error;
 pub use marshal::{
     EventStreamBody, EventStreamExt, EventStreamItem, EventStreamMarshalling, Html, KeepAlive,
-    ResponseBody, ToResponse,
+    ResponseBody, ResultMarker, ToResponse,
 };
 pub use parser::EventStreamParser;
 pub use settings::{

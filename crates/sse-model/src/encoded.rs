@@ -34,6 +34,14 @@ impl EncodedEvent {
         }
     }
 
+    /// The encoded [heartbeat](ServerSentEvent::heartbeat), `:\n\n`, from
+    /// static memory: no allocation.
+    pub fn heartbeat() -> Self {
+        EncodedEvent {
+            bytes: Bytes::from_static(crate::HEARTBEAT_BYTES),
+        }
+    }
+
     /// The encoded bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes

@@ -12,4 +12,4 @@ pub use event_stream_item::EventStreamItem;
 pub use keep_alive::{EventStreamExt, KeepAlive};
 pub use marshalling::EventStreamMarshalling;
 pub use response_body::ResponseBody;
-pub use to_response::{Html, ToResponse};
+pub use to_response::{Html, ResultMarker, ToResponse};

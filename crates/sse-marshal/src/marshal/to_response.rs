@@ -109,3 +109,23 @@ impl<T: Into<Bytes>> ToResponse for Html<T> {
         response
     }
 }
+
+/// Selects the [`ToResponse`] implementation of `Result`; never named by
+/// callers.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum ResultMarker {}
+
+impl<T, E, M> ToResponse<(ResultMarker, M)> for Result<T, E>
+where
+    T: ToResponse<M>,
+    E: ToResponse,
+{
+    /// The response of the value, or of the error.
+    fn to_response(self) -> Response<ResponseBody> {
+        match self {
+            Ok(value) => value.to_response(),
+            Err(error) => error.to_response(),
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The hub: named topics, publishing, subscribing, shutting down.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sse_model::{EncodedEvent, EventId, LastEventId, ServerSentEvent};
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{Counters, TopicMetrics};
+use crate::subscription::Subscription;
+use crate::{Error, EventLog, MemoryLog};
+
+/// What happens to a subscriber that falls further behind than its queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LagPolicy {
+    /// End its stream. Its client reconnects with its last event id and
+    /// gets what it missed from the replay log (the default).
+    #[default]
+    Disconnect,
+    /// Send it a [gap event](crate::GAP_EVENT_TYPE) saying how many events
+    /// it missed, and go on with the newest.
+    Gap,
+}
+
+/// A broadcast hub with a bounded replay log, over an [`EventLog`]
+/// ([`MemoryLog`] by default). Cheap to clone: clones share the topics.
+///
+/// Publishers [`publish`](Self::publish) to a named topic; the log assigns
+/// the event an id (or keeps the publisher's) and encodes it once.
+/// Subscribers [`subscribe`](Self::subscribe) with the `Last-Event-ID` their
+/// client sent, and get every retained event after it, then live events,
+/// with no gap and no duplicate. A subscriber whose id is no longer (or
+/// never was) in the log gets a [resync event](crate::RESYNC_EVENT_TYPE)
+/// instead of silently missing events.
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use sse_hub::Hub;
+/// use sse_model::{LastEventId, ServerSentEvent};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let hub = Hub::new();
+/// let first = hub.publish("chat", ServerSentEvent::new("hello")).await?;
+/// hub.publish("chat", ServerSentEvent::new("world")).await?;
+///
+/// // A client that saw "hello" reconnects and gets "world".
+/// let resume = LastEventId::new(first).unwrap();
+/// let mut events = hub.subscribe("chat", Some(&resume)).await?;
+/// let next = events.next().await.unwrap();
+/// assert!(std::str::from_utf8(next.as_bytes()).unwrap().starts_with("data:world\nid:"));
+/// # Ok::<(), sse_hub::Error>(())
+/// # }).unwrap();
+/// ```
+pub struct Hub<L = MemoryLog> {
+    inner: Arc<Inner<L>>,
+}
+
+struct Inner<L> {
+    log: L,
+    /// `true` for [`LagPolicy::Gap`].
+    policy: AtomicBool,
+    counters: Mutex<HashMap<String, Arc<Counters>>>,
+    shutdown: CancellationToken,
+    final_event: Mutex<Option<EncodedEvent>>,
+    keep_alive: Mutex<Option<Duration>>,
+}
+
+impl<L> Clone for Hub<L> {
+    fn clone(&self) -> Self {
+        Hub {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl Hub<MemoryLog> {
+    /// A hub over a [`MemoryLog`] with default bounds.
+    pub fn new() -> Self {
+        Hub::with_log(MemoryLog::new())
+    }
+}
+
+impl Default for Hub<MemoryLog> {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+/// The future of [`Hub::subscriber`]'s function.
+pub type SubscribeFuture =
+    Pin<Box<dyn Future<Output = Result<Subscription, Error>> + Send + 'static>>;
+
+impl<L: EventLog> Hub<L> {
+    /// A hub over `log`.
+    pub fn with_log(log: L) -> Self {
+        Hub {
+            inner: Arc::new(Inner {
+                log,
+                policy: AtomicBool::new(false),
+                counters: Mutex::default(),
+                shutdown: CancellationToken::new(),
+                final_event: Mutex::default(),
+                keep_alive: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Chooses what happens to subscribers that fall behind (from the next
+    /// subscription on).
+    #[must_use]
+    pub fn with_lag_policy(self, policy: LagPolicy) -> Self {
+        self.inner
+            .policy
+            .store(policy == LagPolicy::Gap, Ordering::Relaxed);
+        self
+    }
+
+    /// Sends subscribers a heartbeat after this much idle time (from the
+    /// next subscription on), to keep proxies and clients' idle timers from
+    /// closing quiet streams. Off by default.
+    #[must_use]
+    pub fn with_keep_alive(self, interval: Duration) -> Self {
+        *self
+            .inner
+            .keep_alive
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(interval);
+        self
+    }
+
+    fn lag_policy(&self) -> LagPolicy {
+        if self.inner.policy.load(Ordering::Relaxed) {
+            LagPolicy::Gap
+        } else {
+            LagPolicy::Disconnect
+        }
+    }
+
+    /// The log behind the hub.
+    pub fn log(&self) -> &L {
+        &self.inner.log
+    }
+
+    fn counters(&self, topic: &str) -> Arc<Counters> {
+        let mut counters = self
+            .inner
+            .counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(counters.entry(topic.to_owned()).or_default())
+    }
+
+    /// Publishes `event` to `topic` and returns its id.
+    ///
+    /// The event keeps its id if it has one (which must be unique among the
+    /// retained events of the topic; events are ordered by publishing, not
+    /// by id); otherwise the log assigns one. Publishing never waits for
+    /// subscribers.
+    pub async fn publish(&self, topic: &str, event: ServerSentEvent) -> Result<EventId, Error> {
+        if self.inner.shutdown.is_cancelled() {
+            return Err(Error::closed());
+        }
+        let id = self.inner.log.append(topic, event).await?;
+        Counters::add(&self.counters(topic).published, 1);
+        Ok(id)
+    }
+
+    /// Subscribes to `topic`, resuming after `last_event_id` if given (pass
+    /// what the client sent: `RequestContext::last_event_id()` in
+    /// `sse-routing`).
+    pub async fn subscribe(
+        &self,
+        topic: &str,
+        last_event_id: Option<&LastEventId>,
+    ) -> Result<Subscription, Error> {
+        if self.inner.shutdown.is_cancelled() {
+            return Err(Error::closed());
+        }
+        let records = self
+            .inner
+            .log
+            .read_after(topic, last_event_id.map(LastEventId::as_str))
+            .await?;
+        let final_event = self
+            .inner
+            .final_event
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Ok(Subscription::new(
+            records,
+            self.inner.shutdown.clone().cancelled_owned(),
+            final_event,
+            self.counters(topic),
+            self.lag_policy(),
+            *self
+                .inner
+                .keep_alive
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        ))
+    }
+
+    /// A function that subscribes to `topic`: serving a topic with
+    /// `sse-routing` is then one line.
+    ///
+    /// ```
+    /// use sse_hub::Hub;
+    /// use sse_routing::path;
+    ///
+    /// let hub = Hub::new();
+    /// let chat = hub.subscriber("chat");
+    /// let route = path("events").get().handle(move |request| chat(request.last_event_id()));
+    /// # let _ = route;
+    /// ```
+    pub fn subscriber(
+        &self,
+        topic: impl Into<String>,
+    ) -> impl Fn(Option<LastEventId>) -> SubscribeFuture + Clone + Send + Sync + 'static {
+        let hub = self.clone();
+        let topic: Arc<str> = Arc::from(topic.into());
+        move |last_event_id| {
+            let hub = hub.clone();
+            let topic = Arc::clone(&topic);
+            Box::pin(async move { hub.subscribe(&topic, last_event_id.as_ref()).await })
+        }
+    }
+
+    /// Shuts the hub down: every subscription ends, after `final_event` if
+    /// one is given (for example an event telling clients to reconnect to
+    /// another server), and publishing or subscribing fails from now on.
+    pub fn shutdown(&self, final_event: Option<ServerSentEvent>) {
+        if let Some(event) = final_event {
+            *self
+                .inner
+                .final_event
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(EncodedEvent::new(&event));
+        }
+        tracing::info!("hub shutting down");
+        self.inner.shutdown.cancel();
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.shutdown.is_cancelled()
+    }
+
+    /// The metrics of `topic`.
+    pub fn metrics(&self, topic: &str) -> TopicMetrics {
+        self.counters(topic).snapshot(self.inner.log.evicted(topic))
+    }
+
+    /// The names of the topics published or subscribed to so far.
+    pub fn topics(&self) -> Vec<String> {
+        let counters = self
+            .inner
+            .counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        counters.keys().cloned().collect()
+    }
+}
+
+impl<L> fmt::Debug for Hub<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("gap_policy", &self.inner.policy.load(Ordering::Relaxed))
+            .field("shut_down", &self.inner.shutdown.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
