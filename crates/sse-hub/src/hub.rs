@@ -173,20 +173,42 @@ impl<L: EventLog> Hub<L> {
 
     /// Subscribes to `topic`, resuming after `last_event_id` if given (pass
     /// what the client sent: `RequestContext::last_event_id()` in
-    /// `sse-routing`).
+    /// `sse-routing`); without one, the subscription starts with the next
+    /// event published.
     pub async fn subscribe(
         &self,
         topic: &str,
         last_event_id: Option<&LastEventId>,
     ) -> Result<Subscription, Error> {
+        self.start(topic, last_event_id, false).await
+    }
+
+    /// Like [`subscribe`](Self::subscribe), but a subscriber without a
+    /// `Last-Event-ID` first gets every retained event: the history, for a
+    /// page that was just opened or refreshed.
+    pub async fn subscribe_with_history(
+        &self,
+        topic: &str,
+        last_event_id: Option<&LastEventId>,
+    ) -> Result<Subscription, Error> {
+        self.start(topic, last_event_id, true).await
+    }
+
+    async fn start(
+        &self,
+        topic: &str,
+        last_event_id: Option<&LastEventId>,
+        history: bool,
+    ) -> Result<Subscription, Error> {
         if self.inner.shutdown.is_cancelled() {
             return Err(Error::closed());
         }
-        let records = self
-            .inner
-            .log
-            .read_after(topic, last_event_id.map(LastEventId::as_str))
-            .await?;
+        let log = &self.inner.log;
+        let records = match last_event_id {
+            Some(id) => log.read_after(topic, Some(id.as_str())).await?,
+            None if history => log.read_all(topic).await?,
+            None => log.read_after(topic, None).await?,
+        };
         let final_event = self
             .inner
             .final_event
@@ -223,12 +245,29 @@ impl<L: EventLog> Hub<L> {
         &self,
         topic: impl Into<String>,
     ) -> impl Fn(Option<LastEventId>) -> SubscribeFuture + Clone + Send + Sync + 'static {
+        self.subscriber_fn(topic.into(), false)
+    }
+
+    /// Like [`subscriber`](Self::subscriber), with
+    /// [`subscribe_with_history`](Self::subscribe_with_history).
+    pub fn subscriber_with_history(
+        &self,
+        topic: impl Into<String>,
+    ) -> impl Fn(Option<LastEventId>) -> SubscribeFuture + Clone + Send + Sync + 'static {
+        self.subscriber_fn(topic.into(), true)
+    }
+
+    fn subscriber_fn(
+        &self,
+        topic: String,
+        history: bool,
+    ) -> impl Fn(Option<LastEventId>) -> SubscribeFuture + Clone + Send + Sync + 'static {
         let hub = self.clone();
-        let topic: Arc<str> = Arc::from(topic.into());
+        let topic: Arc<str> = Arc::from(topic);
         move |last_event_id| {
             let hub = hub.clone();
             let topic = Arc::clone(&topic);
-            Box::pin(async move { hub.subscribe(&topic, last_event_id.as_ref()).await })
+            Box::pin(async move { hub.start(&topic, last_event_id.as_ref(), history).await })
         }
     }
 

@@ -43,6 +43,11 @@ pub trait EventLog: Send + Sync + 'static {
         after: Option<&str>,
     ) -> impl Future<Output = Result<LogStream, Error>> + Send;
 
+    /// Every retained event of `topic`, oldest first, then new events as they
+    /// are appended: for a client that starts without a position and wants
+    /// the history (a chat page that was just opened).
+    fn read_all(&self, topic: &str) -> impl Future<Output = Result<LogStream, Error>> + Send;
+
     /// The number of events evicted from `topic` so far, for metrics.
     fn evicted(&self, topic: &str) -> u64 {
         let _ = topic;

@@ -112,6 +112,17 @@ struct TopicState {
     publisher_ids: HashMap<EventId, u64>,
 }
 
+/// Where a reader starts.
+#[derive(Clone, Copy)]
+enum From<'a> {
+    /// With the next appended event.
+    Now,
+    /// With the oldest retained event.
+    Oldest,
+    /// After the event with this id.
+    After(&'a str),
+}
+
 struct Entry {
     seq: u64,
     id: EventId,
@@ -273,13 +284,21 @@ impl TopicLog {
         Ok(seq)
     }
 
-    fn read_after(&self, options: &MemoryLogOptions, after: Option<&str>) -> LogStream {
+    fn read(&self, options: &MemoryLogOptions, from: From<'_>) -> LogStream {
         let mut state = lock(&self.state);
         self.evict(&mut state, options);
         let receiver = self.sender.subscribe();
-        let (first, replay): (Vec<LogRecord>, u64) = match after {
-            None => (Vec::new(), state.next_seq - 1),
-            Some(id) => match self.position(&state, id) {
+        let (first, replay): (Vec<LogRecord>, u64) = match from {
+            From::Now => (Vec::new(), state.next_seq - 1),
+            From::Oldest => {
+                let all = state
+                    .entries
+                    .iter()
+                    .map(|e| LogRecord::Event(e.encoded.clone()))
+                    .collect();
+                (all, state.next_seq - 1)
+            }
+            From::After(id) => match self.position(&state, id) {
                 Ok(seq) => {
                     let replay = state
                         .entries
@@ -319,7 +338,12 @@ impl EventLog for MemoryLog {
     }
 
     async fn read_after(&self, topic: &str, after: Option<&str>) -> Result<LogStream, Error> {
-        Ok(self.topic(topic).read_after(&self.inner.options, after))
+        let from = after.map_or(From::Now, From::After);
+        Ok(self.topic(topic).read(&self.inner.options, from))
+    }
+
+    async fn read_all(&self, topic: &str) -> Result<LogStream, Error> {
+        Ok(self.topic(topic).read(&self.inner.options, From::Oldest))
     }
 
     fn evicted(&self, topic: &str) -> u64 {
