@@ -27,7 +27,8 @@ pub enum ConnectionEvent<'a> {
         /// Its status.
         status: StatusCode,
     },
-    /// The server ended the stream cleanly.
+    /// The server ended the stream cleanly, or answered `204 No Content`
+    /// (after which the stream is over).
     Ended,
     /// The connection failed or was lost; unless the error is final, the
     /// client reconnects.

@@ -25,6 +25,7 @@ use std::time::Duration;
 #[must_use]
 pub struct ReconnectOptions {
     initial_delay: Duration,
+    min_backoff: Duration,
     max_delay: Duration,
     max_attempts: Option<u32>,
     retry_server_errors: bool,
@@ -32,11 +33,13 @@ pub struct ReconnectOptions {
 }
 
 impl Default for ReconnectOptions {
-    /// 3 s first delay (what browsers use), 30 s cap, unlimited attempts,
-    /// 5xx answers retried, jitter of up to half the delay.
+    /// 3 s first delay (what browsers use), backoff from at least 100 ms,
+    /// 30 s cap, unlimited attempts, 5xx answers retried, jitter of up to
+    /// half the delay.
     fn default() -> Self {
         ReconnectOptions {
             initial_delay: Duration::from_secs(3),
+            min_backoff: Duration::from_millis(100),
             max_delay: Duration::from_secs(30),
             max_attempts: None,
             retry_server_errors: true,
@@ -49,6 +52,14 @@ impl ReconnectOptions {
     /// The wait before reconnecting when the server sent no `retry:`.
     pub fn with_initial_delay(mut self, delay: Duration) -> Self {
         self.initial_delay = delay;
+        self
+    }
+
+    /// The smallest base that backoff doubles from, so that failures in a
+    /// row still slow down after a server asked for `retry: 0`. The first
+    /// reconnection still waits exactly what the server asked.
+    pub fn with_min_backoff(mut self, delay: Duration) -> Self {
+        self.min_backoff = delay;
         self
     }
 
@@ -84,6 +95,11 @@ impl ReconnectOptions {
         self.initial_delay
     }
 
+    /// The smallest base of backoff.
+    pub fn min_backoff(&self) -> Duration {
+        self.min_backoff
+    }
+
     /// The cap on every delay.
     pub fn max_delay(&self) -> Duration {
         self.max_delay
@@ -104,12 +120,13 @@ impl ReconnectOptions {
     /// delay), given a random `unit` in `[0, 1)`.
     ///
     /// The first reconnection waits exactly `base`, as the specification
-    /// asks; later ones back off exponentially, with jitter, up to the cap.
+    /// asks; later ones back off exponentially from at least
+    /// [`min_backoff`](Self::with_min_backoff), with jitter, up to the cap.
     pub fn delay(&self, base: Duration, failures: u32, unit: f64) -> Duration {
-        let base = base.min(self.max_delay);
         if failures <= 1 {
-            return base;
+            return base.min(self.max_delay);
         }
+        let base = base.max(self.min_backoff).min(self.max_delay);
         let factor = 2u32.saturating_pow(failures - 1);
         let backed_off = base.saturating_mul(factor).min(self.max_delay);
         let random_part = backed_off.mul_f64(self.jitter * unit.clamp(0.0, 1.0));
@@ -129,6 +146,16 @@ mod tests {
         assert_eq!(o.delay(100 * MS, 0, 0.9), 100 * MS);
         assert_eq!(o.delay(100 * MS, 1, 0.9), 100 * MS);
         assert_eq!(o.delay(Duration::ZERO, 1, 0.9), Duration::ZERO);
+    }
+
+    #[test]
+    fn retry_zero_still_backs_off_from_the_floor() {
+        let o = ReconnectOptions::default().with_jitter(0.0);
+        assert_eq!(o.delay(Duration::ZERO, 1, 0.5), Duration::ZERO);
+        assert_eq!(o.delay(Duration::ZERO, 2, 0.5), 200 * MS);
+        assert_eq!(o.delay(Duration::ZERO, 3, 0.5), 400 * MS);
+        let floorless = o.with_min_backoff(Duration::ZERO);
+        assert_eq!(floorless.delay(Duration::ZERO, 5, 0.5), Duration::ZERO);
     }
 
     #[test]
@@ -155,7 +182,10 @@ mod tests {
         assert_eq!(o.delay(100 * MS, 2, 0.0), 200 * MS);
         assert_eq!(o.delay(100 * MS, 2, 0.5), 150 * MS);
         let nearly_one = o.delay(100 * MS, 2, 0.999_999);
-        assert!(nearly_one > 100 * MS && nearly_one < 101 * MS, "{nearly_one:?}");
+        assert!(
+            nearly_one > 100 * MS && nearly_one < 101 * MS,
+            "{nearly_one:?}"
+        );
         for unit in [0.0, 0.1, 0.3, 0.7, 0.99] {
             let d = o.delay(100 * MS, 3, unit);
             assert!(d > 200 * MS && d <= 400 * MS, "{unit}: {d:?}");

@@ -74,7 +74,13 @@ impl Session {
                 match self.read().await {
                     Ok(Some(event)) => return Some(Ok(event)),
                     Ok(None) => continue,
-                    Err(fatal) => return self.finish(Some(fatal)),
+                    Err(fatal) => {
+                        // An oversized event (or line) under the Fail policy:
+                        // reconnecting would only meet it again.
+                        self.notify(&ConnectionEvent::Failed { error: &fatal });
+                        tracing::warn!(error = %fatal, "giving up on the event stream");
+                        return self.finish(Some(fatal));
+                    }
                 }
             }
             if let Some(delay) = self.next_delay.take() {
@@ -92,6 +98,7 @@ impl Session {
                     self.connection = Some(Connection { body, ended: false });
                 }
                 Attempt::NoContent => {
+                    self.notify(&ConnectionEvent::Ended);
                     tracing::info!("the server answered 204 No Content: the stream is over");
                     return self.finish(None);
                 }
