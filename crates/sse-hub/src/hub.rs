@@ -24,7 +24,7 @@ pub enum LagPolicy {
     #[default]
     Disconnect,
     /// Send it a [gap event](crate::GAP_EVENT_TYPE) saying how many events
-    /// it missed, and go on with the newest.
+    /// it missed, and go on with the events still queued for it.
     Gap,
 }
 
@@ -67,7 +67,9 @@ struct Inner<L> {
     policy: AtomicBool,
     counters: Mutex<HashMap<String, Arc<Counters>>>,
     shutdown: CancellationToken,
-    final_event: Mutex<Option<EncodedEvent>>,
+    /// Set by `shutdown` before it cancels, read by each subscription when
+    /// the cancellation reaches it.
+    final_event: Arc<Mutex<Option<EncodedEvent>>>,
     keep_alive: Mutex<Option<Duration>>,
 }
 
@@ -105,7 +107,7 @@ impl<L: EventLog> Hub<L> {
                 policy: AtomicBool::new(false),
                 counters: Mutex::default(),
                 shutdown: CancellationToken::new(),
-                final_event: Mutex::default(),
+                final_event: Arc::default(),
                 keep_alive: Mutex::default(),
             }),
         }
@@ -209,16 +211,10 @@ impl<L: EventLog> Hub<L> {
             None if history => log.read_all(topic).await?,
             None => log.read_after(topic, None).await?,
         };
-        let final_event = self
-            .inner
-            .final_event
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
         Ok(Subscription::new(
             records,
             self.inner.shutdown.clone().cancelled_owned(),
-            final_event,
+            Arc::clone(&self.inner.final_event),
             self.counters(topic),
             self.lag_policy(),
             *self
@@ -291,9 +287,19 @@ impl<L: EventLog> Hub<L> {
         self.inner.shutdown.is_cancelled()
     }
 
-    /// The metrics of `topic`.
+    /// The metrics of `topic` (all zero for a topic never used; asking does
+    /// not create it).
     pub fn metrics(&self, topic: &str) -> TopicMetrics {
-        self.counters(topic).snapshot(self.inner.log.evicted(topic))
+        let evicted = self.inner.log.evicted(topic);
+        let counters = self
+            .inner
+            .counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match counters.get(topic) {
+            Some(counters) => counters.snapshot(evicted),
+            None => Counters::default().snapshot(evicted),
+        }
     }
 
     /// The names of the topics published or subscribed to so far.

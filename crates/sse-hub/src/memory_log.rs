@@ -204,7 +204,11 @@ impl TopicLog {
         let seq = state.next_seq;
         let (event, id, publisher_id) = match event.id_value() {
             Some(id) => {
-                if state.publisher_ids.contains_key(id) {
+                // Ids of the form this log assigns are reserved: one could
+                // shadow an assigned id, retained or yet to come, and send a
+                // resuming client to the wrong place.
+                if state.publisher_ids.contains_key(id) || self.assigned_seq(id.as_str()).is_some()
+                {
                     return Err(Error::duplicate_id(id.as_str()));
                 }
                 let id = id.clone();
@@ -262,6 +266,16 @@ impl TopicLog {
         }
     }
 
+    /// The sequence number in an id of the form this topic assigns,
+    /// `EPOCH-SEQ`.
+    fn assigned_seq(&self, id: &str) -> Option<u64> {
+        let digits = id.strip_prefix(self.epoch.as_str())?.strip_prefix('-')?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
     /// Where the event with `id` stands: its sequence number, or why the
     /// reader must resynchronise.
     fn position(&self, state: &TopicState, id: &str) -> Result<u64, ResyncReason> {
@@ -271,10 +285,8 @@ impl TopicLog {
                 return Ok(seq);
             }
         }
-        let seq = id
-            .strip_prefix(self.epoch.as_str())
-            .and_then(|rest| rest.strip_prefix('-'))
-            .and_then(|n| n.parse::<u64>().ok())
+        let seq = self
+            .assigned_seq(id)
             .filter(|&seq| seq < state.next_seq)
             .ok_or(ResyncReason::Unknown)?;
         // Resuming right after the oldest evicted event loses nothing.
@@ -300,10 +312,15 @@ impl TopicLog {
             }
             From::After(id) => match self.position(&state, id) {
                 Ok(seq) => {
+                    // Retained sequence numbers are contiguous: start right
+                    // after `seq` without scanning what the reader has seen.
+                    let oldest = state.entries.front().map_or(state.next_seq, |e| e.seq);
+                    let skip =
+                        usize::try_from((seq + 1).saturating_sub(oldest)).unwrap_or(usize::MAX);
                     let replay = state
                         .entries
                         .iter()
-                        .filter(|e| e.seq > seq)
+                        .skip(skip)
                         .map(|e| LogRecord::Event(e.encoded.clone()))
                         .collect();
                     (replay, state.next_seq - 1)

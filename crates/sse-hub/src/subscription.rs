@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use std::time::Duration;
@@ -52,7 +52,7 @@ enum Inner {
 struct Records {
     records: LogStream,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
-    final_event: Option<EncodedEvent>,
+    final_event: Arc<Mutex<Option<EncodedEvent>>>,
     counters: Arc<Counters>,
     policy: LagPolicy,
     done: bool,
@@ -62,7 +62,7 @@ impl Subscription {
     pub(crate) fn new(
         records: LogStream,
         shutdown: WaitForCancellationFutureOwned,
-        final_event: Option<EncodedEvent>,
+        final_event: Arc<Mutex<Option<EncodedEvent>>>,
         counters: Arc<Counters>,
         policy: LagPolicy,
         keep_alive: Option<Duration>,
@@ -133,7 +133,14 @@ impl Stream for Records {
         }
         if this.shutdown.as_mut().poll(cx).is_ready() {
             this.done = true;
-            return match this.final_event.take() {
+            // Read now, not at subscription: the hub sets it just before it
+            // cancels.
+            let final_event = this
+                .final_event
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            return match final_event {
                 Some(event) => this.sent(event),
                 None => Poll::Ready(None),
             };
