@@ -315,12 +315,12 @@ impl TopicLog {
                     // Retained sequence numbers are contiguous: start right
                     // after `seq` without scanning what the reader has seen.
                     let oldest = state.entries.front().map_or(state.next_seq, |e| e.seq);
-                    let skip =
-                        usize::try_from((seq + 1).saturating_sub(oldest)).unwrap_or(usize::MAX);
+                    let skip = usize::try_from((seq + 1).saturating_sub(oldest))
+                        .unwrap_or(usize::MAX)
+                        .min(state.entries.len());
                     let replay = state
                         .entries
-                        .iter()
-                        .skip(skip)
+                        .range(skip..)
                         .map(|e| LogRecord::Event(e.encoded.clone()))
                         .collect();
                     (replay, state.next_seq - 1)
