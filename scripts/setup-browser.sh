@@ -3,8 +3,9 @@
 # when everything is already in place).
 #
 #   1. Debian's `chromium` package -> /usr/bin/chromium (only if missing; needs root).
-#   2. npm `playwright-core` (exact version pinned in tests/browser/package.json and
-#      package-lock.json) -> .tools/node/node_modules/playwright-core, via `npm ci`.
+#   2. the npm packages pinned in tests/browser/package.json and package-lock.json
+#      (`playwright-core` to drive Chromium, `eventsource` for the interop suite)
+#      -> .tools/node/node_modules, via `npm ci`.
 #
 # No tool ever downloads a browser of its own: playwright-core has no install hook,
 # PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 is set regardless, and the test script always
