@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Fuzz the event stream parser and the unmarshaller with cargo-fuzz (libFuzzer).
+#
+#   bash scripts/fuzz.sh [seconds] [target...]
+#
+# Runs each target (default: parser unmarshal) for `seconds` (default 60), starting
+# from the committed seeds in fuzz/corpus/<target>/. The seeds are copied to a
+# temporary working corpus, so a run never adds files to the repository; a crash is
+# written to fuzz/artifacts/<target>/ (git-ignored) and fails the script.
+#
+# cargo-fuzz needs nightly-only compiler flags (-Z sanitizer=address, ...). The
+# machine has the stable toolchain only, so the build runs with RUSTC_BOOTSTRAP=1,
+# which lets stable rustc accept them. cargo-fuzz itself is installed from crates.io
+# into the default cargo bin directory when missing (about a minute).
+#
+# The invariants each target checks are described in fuzz/src/lib.rs; its unit tests
+# replay the seeds on stable without libFuzzer:
+#   cargo test --release --manifest-path fuzz/Cargo.toml
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SECONDS_PER_TARGET="${1:-60}"
+shift || true
+TARGETS=("$@")
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(parser unmarshal)
+# Memory ceiling per fuzzing process; the targets hold kilobytes, so hitting it
+# means memory grew without bound.
+RSS_LIMIT_MB="${RSS_LIMIT_MB:-1024}"
+
+log() { echo "fuzz: $*" >&2; }
+
+[[ "$SECONDS_PER_TARGET" =~ ^[0-9]+$ ]] || { log "seconds must be a number"; exit 2; }
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  log "installing cargo-fuzz (cargo install cargo-fuzz --locked)..."
+  cargo install cargo-fuzz --locked
+fi
+
+export RUSTC_BOOTSTRAP=1
+cd "$ROOT/fuzz"
+
+WORK="$(mktemp -d -t sse-fuzz.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+for target in "${TARGETS[@]}"; do
+  log "building $target..."
+  cargo fuzz build -O "$target"
+done
+
+for target in "${TARGETS[@]}"; do
+  corpus="$WORK/$target"
+  mkdir -p "$corpus" "$ROOT/fuzz/artifacts/$target"
+  cp "$ROOT/fuzz/corpus/$target/"* "$corpus/"
+  log "running $target for ${SECONDS_PER_TARGET}s (rss limit ${RSS_LIMIT_MB} MB)..."
+  cargo fuzz run -O "$target" "$corpus" -- \
+    -max_total_time="$SECONDS_PER_TARGET" \
+    -rss_limit_mb="$RSS_LIMIT_MB" \
+    -max_len=8192 \
+    -timeout=10 \
+    -print_final_stats=1
+done
+log "ok: ${TARGETS[*]} ran ${SECONDS_PER_TARGET}s each without a finding"
