@@ -1,9 +1,9 @@
 //! Validated field values: an event type and an event id can never carry a
 //! line break onto the wire, because values that would are never built.
 
-use std::borrow::Cow;
 use std::fmt;
 
+use crate::text::Text;
 use crate::Error;
 
 /// Why a byte string is not a valid single-line field value, if it is not.
@@ -50,8 +50,10 @@ const fn event_id_problem(s: &str) -> Option<&'static str> {
 /// let user_input = String::from("chat\nevent: admin");
 /// assert!(EventType::new(user_input).unwrap_err().is_invalid_event_type());
 /// ```
+// Short types are stored inline and long ones shared (see `text.rs`), so
+// building and cloning a type costs no allocation per event.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EventType(Cow<'static, str>);
+pub struct EventType(Text);
 
 impl EventType {
     /// Validates `value` as an event type: refuses an empty value and one with
@@ -59,7 +61,16 @@ impl EventType {
     pub fn new(value: impl Into<String>) -> Result<Self, Error> {
         let value = value.into();
         match event_type_problem(&value) {
-            None => Ok(EventType(Cow::Owned(value))),
+            None => Ok(EventType(Text::from_string(value))),
+            Some(problem) => Err(Error::event_type(problem)),
+        }
+    }
+
+    /// Like [`new`](Self::new), from borrowed text: what `TryFrom<&str>`
+    /// and `FromStr` do, without building a `String` first.
+    fn from_text(value: &str) -> Result<Self, Error> {
+        match event_type_problem(value) {
+            None => Ok(EventType(Text::from_str(value))),
             Some(problem) => Err(Error::event_type(problem)),
         }
     }
@@ -74,12 +85,17 @@ impl EventType {
         if let Some(problem) = event_type_problem(value) {
             panic!("{}", problem);
         }
-        EventType(Cow::Borrowed(value))
+        EventType(Text::from_static(value))
     }
 
     /// The type as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
+    }
+
+    /// The type's bytes, for the encoder (no UTF-8 check).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
@@ -96,15 +112,26 @@ impl EventType {
 /// assert_eq!(id.as_str(), "42");
 /// assert!(EventId::new("a\rb").unwrap_err().is_invalid_event_id());
 /// ```
+// Stored like `EventType`: every numeric id is inline, so `with_id(n)` and
+// a parsed `id: 42` allocate nothing.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EventId(Cow<'static, str>);
+pub struct EventId(Text);
 
 impl EventId {
     /// Validates `value` as an event id: refuses CR, LF and NUL.
     pub fn new(value: impl Into<String>) -> Result<Self, Error> {
         let value = value.into();
         match event_id_problem(&value) {
-            None => Ok(EventId(Cow::Owned(value))),
+            None => Ok(EventId(Text::from_string(value))),
+            Some(problem) => Err(Error::event_id(problem)),
+        }
+    }
+
+    /// Like [`new`](Self::new), from borrowed text: what `TryFrom<&str>`
+    /// and `FromStr` do, without building a `String` first.
+    fn from_text(value: &str) -> Result<Self, Error> {
+        match event_id_problem(value) {
+            None => Ok(EventId(Text::from_str(value))),
             Some(problem) => Err(Error::event_id(problem)),
         }
     }
@@ -119,24 +146,29 @@ impl EventId {
         if let Some(problem) = event_id_problem(value) {
             panic!("{}", problem);
         }
-        EventId(Cow::Borrowed(value))
+        EventId(Text::from_static(value))
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
+    }
+
+    /// The id's bytes, for the encoder (no UTF-8 check).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 
     /// Whether this is the empty id (which resets the client's last event id).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.as_bytes().is_empty()
     }
 }
 
 impl From<u64> for EventId {
-    /// Decimal digits never need validation.
+    /// Decimal digits never need validation, and never allocate.
     fn from(n: u64) -> Self {
-        EventId(Cow::Owned(n.to_string()))
+        EventId(Text::from_u64(n))
     }
 }
 
@@ -160,15 +192,16 @@ macro_rules! text_value_impls {
             }
         }
 
+        // Compared as bytes: equal bytes are equal text.
         impl PartialEq<str> for $ty {
             fn eq(&self, other: &str) -> bool {
-                self.as_str() == other
+                self.as_bytes() == other.as_bytes()
             }
         }
 
         impl PartialEq<&str> for $ty {
             fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
+                self.as_bytes() == other.as_bytes()
             }
         }
 
@@ -182,14 +215,14 @@ macro_rules! text_value_impls {
         impl TryFrom<&str> for $ty {
             type Error = Error;
             fn try_from(value: &str) -> Result<Self, Error> {
-                $ty::new(value)
+                $ty::from_text(value)
             }
         }
 
         impl std::str::FromStr for $ty {
             type Err = Error;
             fn from_str(value: &str) -> Result<Self, Error> {
-                $ty::new(value)
+                $ty::from_text(value)
             }
         }
     };

@@ -41,7 +41,7 @@ impl LastEventId {
     pub fn parse(value: &HeaderValue) -> Result<Self, Error> {
         let text = std::str::from_utf8(value.as_bytes())
             .map_err(|_| Error::header("the value is not UTF-8"))?;
-        let id = EventId::new(text).map_err(|_| Error::header("the value contains NUL"))?;
+        let id = EventId::try_from(text).map_err(|_| Error::header("the value contains NUL"))?;
         LastEventId::new(id)
     }
 

@@ -50,6 +50,7 @@ mod event;
 mod field;
 mod last_event_id;
 mod media_type;
+mod text;
 
 pub use encode::HEARTBEAT_BYTES;
 pub use encoded::EncodedEvent;

@@ -23,6 +23,14 @@ enum DataState {
     Dropped,
 }
 
+/// A data buffer of at most this capacity is copied out into the event and
+/// kept for the next one; a larger one is handed to the event. Small events
+/// then cost one allocation of exactly their size (instead of the buffer's
+/// growth, event after event), while a parser between events holds at most
+/// this much: clients keep many parsers open. It covers events up to the
+/// default limit of 8192 bytes.
+const DATA_BUFFER_KEPT: usize = 16 * 1024;
+
 /// The parser's interpretation state: the spec's buffers.
 #[derive(Debug, Default)]
 pub(super) struct EventBuilder {
@@ -30,6 +38,10 @@ pub(super) struct EventBuilder {
     data: String,
     /// The event type buffer.
     event_type: String,
+    /// The type of the last event that had one: reused while the type does
+    /// not change, so a long type (stored shared) is not allocated again for
+    /// every event.
+    last_type: Option<EventType>,
     /// The last event ID buffer: set by each accepted `id` line.
     id_buffer: String,
     /// The last event ID string: the buffer as of the last empty line (the
@@ -76,11 +88,11 @@ impl EventBuilder {
             b"data" => self.data(value, settings)?,
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&String::from_utf8_lossy(value));
+                self.event_type.push_str(&decode_utf8(value));
             }
             b"id" if !value.contains(&0) => {
                 self.id_buffer.clear();
-                self.id_buffer.push_str(&String::from_utf8_lossy(value));
+                self.id_buffer.push_str(&decode_utf8(value));
                 self.id_in_block = true;
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
@@ -111,7 +123,7 @@ impl EventBuilder {
         if self.data_state != DataState::Collecting {
             return Ok(());
         }
-        let value: Cow<'_, str> = String::from_utf8_lossy(value);
+        let value = decode_utf8(value);
         let limit = settings.max_event_size();
         // The event's data is the data buffer without its last LF: with this
         // value it would be `self.data.len() + value.len()` bytes.
@@ -165,20 +177,20 @@ impl EventBuilder {
             self.event_type.clear();
             return None;
         }
-        let mut data = std::mem::take(&mut self.data);
-        data.pop(); // the LF that closes the last data line
-        let event_type = std::mem::take(&mut self.event_type);
-        if data.is_empty() && !settings.emit_empty_events() {
+        if self.data.len() == 1 && !settings.emit_empty_events() {
+            // Only the LF that closes the one empty data line.
+            self.data.clear();
+            self.event_type.clear();
             return None;
         }
-        let mut event = ServerSentEvent::new(data);
-        // Neither conversion can fail: lines never hold CR or LF, ids with NUL
-        // were never accepted, and an empty type means the default type.
-        if let Ok(event_type) = EventType::new(event_type) {
+        let mut event = ServerSentEvent::new(self.take_data());
+        if let Some(event_type) = self.take_event_type() {
             event = event.with_event_type(event_type);
         }
         if id_in_block {
-            if let Ok(id) = EventId::new(self.id_buffer.as_str()) {
+            // Cannot fail: ids with NUL were never accepted, and lines never
+            // hold CR or LF. Short ids are stored inline: no allocation.
+            if let Ok(id) = EventId::try_from(self.id_buffer.as_str()) {
                 event = event.with_id(id);
             }
         }
@@ -187,12 +199,60 @@ impl EventBuilder {
         }
         Some(event)
     }
+
+    /// The event's data (the buffer without its last LF), leaving the buffer
+    /// empty.
+    fn take_data(&mut self) -> String {
+        let len = self.data.len() - 1; // the LF that closes the last data line
+        if self.data.capacity() > DATA_BUFFER_KEPT {
+            let mut data = std::mem::take(&mut self.data);
+            data.truncate(len);
+            return data;
+        }
+        let data = String::from(&self.data[..len]);
+        self.data.clear();
+        data
+    }
+
+    /// The event's type, if the block set one, leaving the buffer empty.
+    fn take_event_type(&mut self) -> Option<EventType> {
+        if self.event_type.is_empty() {
+            // An empty type means the default type.
+            return None;
+        }
+        let same = matches!(&self.last_type, Some(last) if *last == *self.event_type);
+        if !same {
+            // Cannot fail: lines never hold CR or LF, and it is not empty.
+            self.last_type = EventType::try_from(self.event_type.as_str()).ok();
+        }
+        self.event_type.clear();
+        self.last_type.clone()
+    }
+}
+
+/// Decodes UTF-8 with replacement characters, as the specification says.
+///
+/// Valid input (nearly all of it) is only checked: `str::from_utf8` checks
+/// ASCII a word at a time, where `String::from_utf8_lossy` walks every byte.
+fn decode_utf8(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// Splits a field line at its first colon and removes one leading space from
 /// the value. A line without a colon is a field with an empty value.
 fn split_field(line: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b':', line) {
+    // The colon nearly always ends a short name (`data:`, `id:`): a look at
+    // the first bytes finds it for less than the setup of a `memchr` call.
+    const NAME: usize = 8;
+    let colon = match line.iter().take(NAME).position(|&b| b == b':') {
+        Some(colon) => Some(colon),
+        None if line.len() > NAME => memchr::memchr(b':', &line[NAME..]).map(|i| NAME + i),
+        None => None,
+    };
+    match colon {
         None => (line, &[]),
         Some(colon) => {
             let value = &line[colon + 1..];

@@ -14,7 +14,11 @@ pub(super) struct LineReader {
     bom_checked: bool,
     /// The last line ended with CR, so an LF that follows belongs to it.
     skip_lf: bool,
-    /// Bytes at the head of the buffer already searched for a line break.
+    /// Bytes at the head of the buffer already interpreted, removed from it
+    /// at once by [`flush`](Self::flush): one `advance` per call of the
+    /// decoder rather than one per line.
+    consumed: usize,
+    /// Bytes after `consumed` already searched for a line break.
     scanned: usize,
     /// Inside an oversized line: drop bytes up to the next line break.
     discarding: bool,
@@ -23,49 +27,62 @@ pub(super) struct LineReader {
 /// One step of the line reader.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Step {
-    /// `buf[..len]` is a complete line; call [`LineReader::consume`] with
-    /// `len` once it has been interpreted.
-    Line { len: usize },
+    /// `buf[start..start + len]` is a complete line; call
+    /// [`LineReader::consume`] with `len` once it has been interpreted.
+    Line { start: usize, len: usize },
     /// The line at the head of the buffer exceeds the limit (it may still be
-    /// unterminated); call [`LineReader::drop_oversized`] after handling it.
+    /// unterminated); the buffer has been flushed, so the line starts at
+    /// index 0. Call [`LineReader::drop_oversized`] after handling it.
     Oversized,
-    /// Nothing more can be done until more bytes arrive.
+    /// Nothing more can be done until more bytes arrive; the buffer has been
+    /// flushed.
     NeedMore,
 }
 
 impl LineReader {
     /// Finds the next line in `buf`; `limit` is the line limit (`0`: none).
     pub(super) fn next(&mut self, buf: &mut BytesMut, limit: usize) -> Step {
-        if self.discarding && !self.discard(buf) {
-            return Step::NeedMore;
-        }
-        if !self.bom_checked {
-            if buf.len() < BOM.len() && BOM.starts_with(buf) {
+        if self.discarding {
+            self.flush(buf);
+            if !self.discard(buf) {
                 return Step::NeedMore;
             }
-            if buf.starts_with(BOM) {
-                buf.advance(BOM.len());
+        }
+        if !self.bom_checked {
+            let rest = &buf[self.consumed..];
+            if rest.len() < BOM.len() && BOM.starts_with(rest) {
+                self.flush(buf);
+                return Step::NeedMore;
+            }
+            if rest.starts_with(BOM) {
+                self.consumed += BOM.len();
             }
             self.bom_checked = true;
         }
         if self.skip_lf {
-            match buf.first() {
-                None => return Step::NeedMore,
-                Some(b'\n') => buf.advance(1),
+            match buf.get(self.consumed) {
+                None => {
+                    self.flush(buf);
+                    return Step::NeedMore;
+                }
+                Some(b'\n') => self.consumed += 1,
                 Some(_) => {}
             }
             self.skip_lf = false;
         }
-        match memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) {
+        let start = self.consumed;
+        match find_line_break(&buf[start + self.scanned..]) {
             Some(offset) => {
                 let len = self.scanned + offset;
                 if limit != 0 && len > limit {
+                    self.flush(buf);
                     Step::Oversized
                 } else {
-                    Step::Line { len }
+                    Step::Line { start, len }
                 }
             }
             None => {
+                self.flush(buf);
                 self.scanned = buf.len();
                 if limit != 0 && buf.len() > limit {
                     Step::Oversized
@@ -76,12 +93,22 @@ impl LineReader {
         }
     }
 
-    /// Removes the line of `len` bytes (as returned in [`Step::Line`]) and its
-    /// line break from the buffer.
-    pub(super) fn consume(&mut self, buf: &mut BytesMut, len: usize) {
-        self.skip_lf = buf[len] == b'\r';
-        buf.advance(len + 1);
+    /// Marks the line of `len` bytes (as returned in [`Step::Line`]) and its
+    /// line break as consumed.
+    pub(super) fn consume(&mut self, buf: &BytesMut, len: usize) {
+        let end = self.consumed + len;
+        self.skip_lf = buf[end] == b'\r';
+        self.consumed = end + 1;
         self.scanned = 0;
+    }
+
+    /// Removes the consumed bytes from the buffer. The decoder calls it
+    /// before it returns, so that the caller's buffer holds only what is left.
+    pub(super) fn flush(&mut self, buf: &mut BytesMut) {
+        // `advance(0)` is not free, and small reads often consume nothing.
+        if self.consumed > 0 {
+            buf.advance(std::mem::take(&mut self.consumed));
+        }
     }
 
     /// Drops the oversized line at the head of the buffer, as much of it as
@@ -92,13 +119,14 @@ impl LineReader {
         self.discard(buf);
     }
 
-    /// Drops bytes up to and including the next line break. Returns whether
-    /// the line break was found.
+    /// Drops bytes up to and including the next line break, from a flushed
+    /// buffer. Returns whether the line break was found.
     fn discard(&mut self, buf: &mut BytesMut) -> bool {
-        match memchr::memchr2(b'\n', b'\r', buf) {
+        match find_line_break(buf) {
             Some(end) => {
                 self.discarding = false;
                 self.consume(buf, end);
+                self.flush(buf);
                 true
             }
             None => {
@@ -109,10 +137,25 @@ impl LineReader {
     }
 
     /// Forgets everything about the current stream: the next bytes are the
-    /// start of a new one (which may begin with a BOM again).
+    /// start of a new one (which may begin with a BOM again). Nothing is
+    /// pending then: the decoder flushes before it returns.
     pub(super) fn reset(&mut self) {
         *self = LineReader::default();
     }
+}
+
+/// The index of the first CR or LF in `bytes`.
+///
+/// Small reads leave little to search at a time: below a few bytes a plain
+/// loop is cheaper than setting up `memchr2`. (Scanning the head of longer
+/// input this way first costs more on long lines than it saves on short
+/// ones.)
+fn find_line_break(bytes: &[u8]) -> Option<usize> {
+    const SHORT: usize = 16;
+    if bytes.len() < SHORT {
+        return bytes.iter().position(|&b| b == b'\n' || b == b'\r');
+    }
+    memchr::memchr2(b'\n', b'\r', bytes)
 }
 
 /// The longest prefix of `bytes` of at most `max` bytes that does not end in
@@ -137,6 +180,22 @@ pub(super) fn utf8_prefix(bytes: &[u8], max: usize) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_breaks_are_found_before_and_after_the_short_scan() {
+        for len in [0, 1, 15, 16, 17, 40, 100] {
+            let clean = vec![b'x'; len];
+            assert_eq!(find_line_break(&clean), None, "len {len}");
+            for at in 0..len {
+                for byte in [b'\n', b'\r'] {
+                    let mut bytes = clean.clone();
+                    bytes[at] = byte;
+                    bytes[len - 1] = b'\n';
+                    assert_eq!(find_line_break(&bytes), Some(at), "len {len} at {at}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn utf8_prefix_never_splits_a_character() {

@@ -152,10 +152,18 @@ impl Decoder for EventStreamParser {
         loop {
             let event = match self.lines.next(buf, self.settings.max_line_size()) {
                 Step::NeedMore => return Ok(None),
-                Step::Line { len } => {
-                    let event = self.builder.line(&buf[..len], &self.settings);
+                Step::Line { start, len } => {
+                    let event = self.builder.line(&buf[start..start + len], &self.settings);
                     self.lines.consume(buf, len);
-                    event?
+                    match event {
+                        Ok(None) => continue,
+                        event => {
+                            // Lines are removed from the buffer once per
+                            // event, not once per line.
+                            self.lines.flush(buf);
+                            event?
+                        }
+                    }
                 }
                 Step::Oversized => self.oversized_line(buf)?,
             };
