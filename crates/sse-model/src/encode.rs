@@ -111,18 +111,9 @@ fn field_len(name: &[u8], value: &[u8]) -> usize {
     name.len() + usize::from(needs_guard_space(value)) + value.len() + 1
 }
 
-fn put_decimal(dst: &mut BytesMut, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    dst.put_slice(&digits[start..]);
+fn put_decimal(dst: &mut BytesMut, n: u64) {
+    let mut buffer = [0u8; 20];
+    dst.put_slice(crate::text::decimal(n, &mut buffer));
 }
 
 fn decimal_len(n: u64) -> usize {

@@ -50,22 +50,13 @@ impl Text {
     }
 
     /// The decimal digits of `n`, without allocating (at most 20 digits).
-    pub(crate) fn from_u64(mut n: u64) -> Self {
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        let len = digits.len() - start;
+    pub(crate) fn from_u64(n: u64) -> Self {
+        let mut buffer = [0u8; 20];
+        let digits = decimal(n, &mut buffer);
         let mut bytes = [0; INLINE];
-        bytes[..len].copy_from_slice(&digits[start..]);
+        bytes[..digits.len()].copy_from_slice(digits);
         Text::Inline {
-            len: len as u8,
+            len: digits.len() as u8,
             bytes,
         }
     }
@@ -90,6 +81,21 @@ impl Text {
             Text::Shared(s) => s,
         }
     }
+}
+
+/// Writes the decimal digits of `n` at the end of `buffer` and returns them:
+/// the one formatter of ids and `retry:` values, which never allocates.
+pub(crate) fn decimal(mut n: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buffer[start..]
 }
 
 // Equality, order and hash are those of the text, whatever the storage.
