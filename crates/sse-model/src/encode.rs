@@ -7,7 +7,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::{EventId, EventType, ServerSentEvent};
+use crate::ServerSentEvent;
 
 /// The encoding of [`ServerSentEvent::heartbeat`]: a comment and an empty line.
 /// Receivers ignore comments and dispatch nothing for a block without data.
@@ -45,25 +45,15 @@ impl ServerSentEvent {
             dst.put_slice(HEARTBEAT_BYTES);
             return;
         }
-        let event_type = self.event_type_value().map(EventType::as_bytes);
-        let id = self.id_value().map(EventId::as_bytes);
-        dst.reserve(
-            field_len(b"data:", self.data().as_bytes())
-                + event_type.map_or(0, |t| field_len(b"event:", t))
-                + id.map_or(0, |i| field_len(b"id:", i))
-                + self
-                    .retry()
-                    .map_or(0, |r| b"retry:".len() + decimal_len(r) + 1)
-                + 1,
-        );
+        dst.reserve(field_len(b"data:", self.data().as_bytes()) + self.len_after_data());
         for line in DataLines::new(self.data()) {
             put_field(dst, b"data:", line);
         }
-        if let Some(event_type) = event_type {
-            put_field(dst, b"event:", event_type);
+        if let Some(event_type) = self.event_type_value() {
+            put_field(dst, b"event:", event_type.as_bytes());
         }
-        if let Some(id) = id {
-            put_field(dst, b"id:", id);
+        if let Some(id) = self.id_value() {
+            put_field(dst, b"id:", id.as_bytes());
         }
         if let Some(retry) = self.retry() {
             dst.put_slice(b"retry:");
@@ -81,6 +71,12 @@ impl ServerSentEvent {
         let data: usize = DataLines::new(self.data())
             .map(|line| field_len(b"data:", line))
             .sum();
+        data + self.len_after_data()
+    }
+
+    /// The bytes after the `data:` lines: the `event:`, `id:` and `retry:`
+    /// fields and the closing empty line.
+    fn len_after_data(&self) -> usize {
         let event_type = self
             .event_type_value()
             .map_or(0, |t| field_len(b"event:", t.as_bytes()));
@@ -90,7 +86,7 @@ impl ServerSentEvent {
         let retry = self
             .retry()
             .map_or(0, |r| b"retry:".len() + decimal_len(r) + 1);
-        data + event_type + id + retry + 1
+        event_type + id + retry + 1
     }
 }
 
@@ -186,6 +182,7 @@ fn find_line_break(bytes: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{EventId, EventType};
 
     fn enc(e: &ServerSentEvent) -> String {
         let bytes = e.encode();

@@ -59,11 +59,7 @@ impl EventType {
     /// Validates `value` as an event type: refuses an empty value and one with
     /// CR or LF.
     pub fn new(value: impl Into<String>) -> Result<Self, Error> {
-        let value = value.into();
-        match event_type_problem(&value) {
-            None => Ok(EventType(Text::from_string(value))),
-            Some(problem) => Err(Error::event_type(problem)),
-        }
+        Self::from_text(&value.into())
     }
 
     /// Like [`new`](Self::new), from borrowed text: what `TryFrom<&str>`
@@ -120,11 +116,7 @@ pub struct EventId(Text);
 impl EventId {
     /// Validates `value` as an event id: refuses CR, LF and NUL.
     pub fn new(value: impl Into<String>) -> Result<Self, Error> {
-        let value = value.into();
-        match event_id_problem(&value) {
-            None => Ok(EventId(Text::from_string(value))),
-            Some(problem) => Err(Error::event_id(problem)),
-        }
+        Self::from_text(&value.into())
     }
 
     /// Like [`new`](Self::new), from borrowed text: what `TryFrom<&str>`

@@ -42,13 +42,6 @@ impl Text {
         }
     }
 
-    /// A long value is copied into its shared allocation once, so that
-    /// clones never allocate; a short one is copied inline and `value`'s
-    /// buffer freed.
-    pub(crate) fn from_string(value: String) -> Self {
-        Text::from_str(&value)
-    }
-
     /// The decimal digits of `n`, without allocating (at most 20 digits).
     pub(crate) fn from_u64(n: u64) -> Self {
         let mut buffer = [0u8; 20];
@@ -141,11 +134,7 @@ mod tests {
     fn storage_does_not_change_the_text() {
         let long = "a type that is longer than twenty-two bytes";
         for value in ["", "tick", "exactly-twenty-two-by", "é€😀", long] {
-            let texts = [
-                Text::from_str(value),
-                Text::from_string(value.to_owned()),
-                Text::Shared(Arc::from(value)),
-            ];
+            let texts = [Text::from_str(value), Text::Shared(Arc::from(value))];
             for text in &texts {
                 assert_eq!(text.as_str(), value);
                 assert_eq!(text, &texts[0]);
