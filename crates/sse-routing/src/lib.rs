@@ -34,6 +34,7 @@
 //!   source dropped.
 
 mod completion;
+mod http1;
 mod path;
 mod request;
 mod route;

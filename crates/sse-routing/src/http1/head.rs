@@ -1,0 +1,250 @@
+//! Parsing a request head, and deciding who answers the request: this
+//! module's writer (a request without a body, the case of every event
+//! stream) or hyper (everything else).
+
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT};
+use http::header::{TRANSFER_ENCODING, UPGRADE};
+use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
+
+/// The largest request head accepted, in bytes; a larger one is answered
+/// with `431 Request Header Fields Too Large`. Browsers send well under this,
+/// cookies included.
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
+
+/// At most this many header fields.
+const MAX_HEADERS: usize = 100;
+
+/// What a cleartext HTTP/2 connection starts with (RFC 9113, 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// What the bytes at the head of a connection are.
+// Made once per request and moved once: boxing the request would only add an
+// allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    /// Not a whole head yet.
+    Partial,
+    /// A request without a body; its head took `head_len` bytes.
+    Request {
+        request: Request<()>,
+        head_len: usize,
+        keep_alive: bool,
+    },
+    /// HTTP/2, a request with a body, an upgrade or `Expect`: hyper's job.
+    Handoff,
+    /// Not a request this server can read: answer with this status and
+    /// close.
+    Reject(StatusCode),
+}
+
+/// Reads the request at the head of `buf`.
+pub(crate) fn parse(buf: &[u8]) -> Parsed {
+    let shared = buf.len().min(H2_PREFACE.len());
+    if buf[..shared] == H2_PREFACE[..shared] {
+        return if shared == H2_PREFACE.len() {
+            Parsed::Handoff
+        } else {
+            Parsed::Partial
+        };
+    }
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut head = httparse::Request::new(&mut fields);
+    let head_len = match head.parse(buf) {
+        Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD => len,
+        Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Parsed::Partial,
+        Ok(_) | Err(httparse::Error::TooManyHeaders) => {
+            return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        }
+        Err(_) => return Parsed::Reject(StatusCode::BAD_REQUEST),
+    };
+    match build(&head) {
+        Ok(Some((request, keep_alive))) => Parsed::Request {
+            request,
+            head_len,
+            keep_alive,
+        },
+        Ok(None) => Parsed::Handoff,
+        Err(status) => Parsed::Reject(status),
+    }
+}
+
+/// The request and whether the connection stays open after it, or `None`
+/// when hyper should answer it.
+fn build(head: &httparse::Request<'_, '_>) -> Result<Option<(Request<()>, bool)>, StatusCode> {
+    let bad = StatusCode::BAD_REQUEST;
+    let method = Method::from_bytes(head.method.unwrap_or_default().as_bytes()).map_err(|_| bad)?;
+    if method == Method::CONNECT {
+        return Ok(None);
+    }
+    let uri = Uri::try_from(head.path.unwrap_or_default()).map_err(|_| bad)?;
+    let version = match head.version {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let mut headers = HeaderMap::with_capacity(head.headers.len());
+    let (mut close, mut keep_alive) = (false, false);
+    for field in head.headers.iter() {
+        let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad)?;
+        let value = HeaderValue::from_bytes(field.value).map_err(|_| bad)?;
+        if name == TRANSFER_ENCODING || name == EXPECT || name == UPGRADE {
+            return Ok(None);
+        }
+        if name == CONTENT_LENGTH && value.as_bytes().iter().any(|&b| b != b'0') {
+            // A body (or a malformed length, which hyper rejects properly).
+            return Ok(None);
+        }
+        if name == CONNECTION {
+            for token in value.as_bytes().split(|&b| b == b',') {
+                let token = token.trim_ascii();
+                close |= token.eq_ignore_ascii_case(b"close");
+                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        }
+        headers.append(name, value);
+    }
+    let keep_alive = match version {
+        Version::HTTP_10 => keep_alive && !close,
+        _ => !close,
+    };
+    let mut request = Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = version;
+    *request.headers_mut() = headers;
+    Ok(Some((request, keep_alive)))
+}
+
+/// Whether `buf`, which was `old_len` bytes long before the last read, may
+/// now hold a whole head: only then is it worth parsing again. A head ends
+/// with an empty line (`\n\r\n` or `\n\n`), and only the new bytes and the
+/// two before them can complete one, so a head that trickles in byte by byte
+/// is not parsed over and over.
+pub(crate) fn may_be_complete(buf: &[u8], old_len: usize) -> bool {
+    if buf.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(buf) {
+        return buf.len() == H2_PREFACE.len();
+    }
+    let from = old_len.saturating_sub(2);
+    let new = &buf[from..];
+    old_len < H2_PREFACE.len()
+        || new.windows(2).any(|w| w == b"\n\n")
+        || new.windows(3).any(|w| w == b"\n\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(head: &str) -> (Request<()>, usize, bool) {
+        match parse(head.as_bytes()) {
+            Parsed::Request {
+                request,
+                head_len,
+                keep_alive,
+            } => (request, head_len, keep_alive),
+            other => panic!("{head:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_get_is_parsed_with_its_headers_and_length() {
+        let head = "GET /events?x=1 HTTP/1.1\r\nHost: a\r\nLast-Event-ID: 7\r\n\r\nGET";
+        let (request, len, keep_alive) = request(head);
+        assert_eq!(request.method(), Method::GET);
+        assert_eq!(request.uri().path(), "/events");
+        assert_eq!(request.uri().query(), Some("x=1"));
+        assert_eq!(request.headers()["last-event-id"], "7");
+        assert_eq!(len, head.len() - 3);
+        assert!(keep_alive);
+    }
+
+    #[test]
+    fn keep_alive_follows_the_version_and_connection_header() {
+        let cases = [
+            ("GET / HTTP/1.1\r\n\r\n", true),
+            ("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false),
+            ("GET / HTTP/1.1\r\nConnection: foo, Close\r\n\r\n", false),
+            ("GET / HTTP/1.0\r\n\r\n", false),
+            ("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true),
+        ];
+        for (head, want) in cases {
+            assert_eq!(request(head).2, want, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn bodies_upgrades_and_http2_go_to_hyper() {
+        for head in [
+            "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: +0\r\n\r\n",
+            "PUT / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+            "GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+            "CONNECT a:443 HTTP/1.1\r\n\r\n",
+            "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse(head.as_bytes()), Parsed::Handoff),
+                "{head:?}"
+            );
+        }
+        let (request, _, _) = request("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(request.method(), Method::POST);
+    }
+
+    #[test]
+    fn partial_and_malformed_heads() {
+        for partial in [
+            "",
+            "G",
+            "GET / HTTP/1.1\r\n",
+            "PRI * HTTP/2",
+            "GET / HTTP/1.1\r\nA: b\r\n",
+        ] {
+            assert!(
+                matches!(parse(partial.as_bytes()), Parsed::Partial),
+                "{partial:?}"
+            );
+        }
+        for bad in [
+            "GET / HTTP/3.0\r\n\r\n",
+            "G@T / HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nA b\r\n\r\n",
+        ] {
+            assert!(
+                matches!(
+                    parse(bad.as_bytes()),
+                    Parsed::Reject(StatusCode::BAD_REQUEST)
+                ),
+                "{bad:?}"
+            );
+        }
+        let long = format!("GET / HTTP/1.1\r\nA: {}\r\n", "x".repeat(MAX_HEAD));
+        assert!(matches!(
+            parse(long.as_bytes()),
+            Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        ));
+        let many: String = (0..=MAX_HEADERS).map(|i| format!("A{i}: b\r\n")).collect();
+        let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        assert!(matches!(
+            parse(many.as_bytes()),
+            Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        ));
+    }
+
+    #[test]
+    fn a_head_is_parsed_again_only_when_it_may_have_ended() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let complete_at: Vec<usize> = (1..=head.len())
+            .filter(|&len| may_be_complete(&head[..len], len - 1))
+            .collect();
+        // Every length up to the preface's is checked (it is short), then
+        // only the end.
+        assert!(complete_at.contains(&head.len()));
+        assert!(complete_at
+            .iter()
+            .all(|&len| len <= H2_PREFACE.len() || len == head.len()));
+        assert!(may_be_complete(b"GET / HTTP/1.1\nHost: a\n\n", 20));
+        assert!(!may_be_complete(b"PRI * HTTP/2.0\r\n", 15));
+    }
+}

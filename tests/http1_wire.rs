@@ -1,0 +1,365 @@
+//! The server's own HTTP/1.1 writer, byte for byte over real sockets:
+//! keep-alive and pipelining, HTTP/1.0, the hand-over to hyper for requests
+//! with a body, malformed and oversized heads, a client that leaves or keeps
+//! talking during a stream, and a stream that fails.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use sse_marshal::BoxError;
+use sse_model::ServerSentEvent;
+use sse_routing::{path, serve_with_shutdown, Route};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const LIMIT: Duration = Duration::from_secs(5);
+
+async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(LIMIT, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out after {LIMIT:?}: {what}"),
+    }
+}
+
+struct TestServer {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+async fn start(route: Route) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve_with_shutdown(listener, route, async {
+        let _ = stopped.await;
+    }));
+    TestServer { addr, stop, task }
+}
+
+impl TestServer {
+    async fn shutdown(self) {
+        self.stop.send(()).unwrap();
+        within("serve_with_shutdown returns", self.task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// Counts live sources of the `/endless` route.
+#[derive(Clone, Default)]
+struct Live(Arc<AtomicUsize>);
+
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Live {
+    fn source(&self) -> impl futures_util::Stream<Item = ServerSentEvent> + Send + 'static {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        let guard = LiveGuard(Arc::clone(&self.0));
+        stream::iter([ServerSentEvent::new("first")])
+            .chain(stream::pending())
+            .map(move |event| {
+                let _ = &guard;
+                event
+            })
+    }
+
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    async fn wait_for(&self, n: usize, what: &str) {
+        within(what, async {
+            while self.count() != n {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+    }
+}
+
+fn route(live: &Live) -> Route {
+    let live = live.clone();
+    path("events")
+        .get()
+        .complete(|| stream::iter([ServerSentEvent::new("a"), ServerSentEvent::new("b")]))
+        .or(path("hello").get().complete("hello"))
+        .or(path("echo").post().handle(|request| async move {
+            let body = request.body_bytes(64).await.unwrap_or_default();
+            format!("got {}", String::from_utf8_lossy(&body))
+        }))
+        .or(path("endless").get().complete(move || live.source()))
+        .or(path("broken").get().complete(|| {
+            stream::iter([
+                Ok(ServerSentEvent::new("before")),
+                Err(BoxError::from("the source failed")),
+            ])
+        }))
+}
+
+/// The body of a `/events` response on the wire, chunked: both events are
+/// ready at once, so they go out in one chunk.
+const EVENTS_CHUNKED: &str = "10\r\ndata:a\n\ndata:b\n\n\r\n0\r\n\r\n";
+
+/// Everything the server sends until it closes the connection.
+async fn read_to_close(stream: &mut TcpStream) -> String {
+    let mut wire = Vec::new();
+    within("the server closes", stream.read_to_end(&mut wire))
+        .await
+        .unwrap();
+    String::from_utf8(wire).unwrap()
+}
+
+/// Reads until `wire` contains `needle`.
+async fn read_until(stream: &mut TcpStream, wire: &mut String, needle: &str) {
+    let mut buf = [0; 4096];
+    within("the expected bytes arrive", async {
+        while !wire.contains(needle) {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed early after {wire:?}");
+            wire.push_str(std::str::from_utf8(&buf[..n]).unwrap());
+        }
+    })
+    .await;
+}
+
+/// The heads and bodies in `wire`, with the `date` lines removed.
+fn without_dates(wire: &str) -> String {
+    wire.split("\r\n")
+        .filter(|line| !line.starts_with("date: "))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order_on_one_connection() {
+    let server = start(route(&Live::default())).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(
+            b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n\
+              GET /events HTTP/1.1\r\nHost: t\r\n\r\n\
+              GET /nowhere HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let wire = without_dates(&read_to_close(&mut stream).await);
+    let expected = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 5\r\n\r\nhello\
+         HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
+         transfer-encoding: chunked\r\n\r\n{EVENTS_CHUNKED}\
+         HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    assert_eq!(wire, expected);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_with_a_body_after_a_get_goes_to_hyper_on_the_same_connection() {
+    let server = start(route(&Live::default())).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut wire = String::new();
+    read_until(&mut stream, &mut wire, "hello").await;
+    // The head and part of the body first: the hand-over replays what was
+    // read, and hyper reads the rest from the socket.
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    stream.write_all(b" world").await.unwrap();
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let rest = read_to_close(&mut stream).await;
+    assert!(rest.starts_with("HTTP/1.1 200 OK\r\n"), "{rest:?}");
+    assert!(rest.contains("\r\n\r\ngot hello world"), "{rest:?}");
+    assert!(rest.ends_with(EVENTS_CHUNKED), "{rest:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http10_client_gets_the_stream_delimited_by_the_close() {
+    let server = start(route(&Live::default())).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /events HTTP/1.0\r\n\r\n")
+        .await
+        .unwrap();
+    let wire = without_dates(&read_to_close(&mut stream).await);
+    assert_eq!(
+        wire,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
+         connection: close\r\n\r\ndata:a\n\ndata:b\n\n"
+    );
+
+    // With keep-alive and a known length, the connection stays open.
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .await
+        .unwrap();
+    let mut wire = String::new();
+    read_until(&mut stream, &mut wire, "hello").await;
+    assert!(wire.contains("connection: keep-alive\r\n"), "{wire:?}");
+    stream
+        .write_all(b"GET /hello HTTP/1.0\r\n\r\n")
+        .await
+        .unwrap();
+    let wire = read_to_close(&mut stream).await;
+    assert!(wire.ends_with("\r\n\r\nhello"), "{wire:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_heads_are_refused_and_closed() {
+    let server = start(route(&Live::default())).await;
+    let cases = [
+        (
+            "GET /hello HTTP/1.1\r\nBad Header\r\n\r\n".to_owned(),
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        (
+            format!("GET /hello HTTP/1.1\r\nX: {}\r\n\r\n", "x".repeat(70_000)),
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n",
+        ),
+        // A head that never ends is refused once it passes the limit.
+        (
+            format!("GET /hello HTTP/1.1\r\nX: {}", "x".repeat(100_000)),
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n",
+        ),
+    ];
+    for (request, status_line) in cases {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        // The server may answer and close before the whole head is sent.
+        let _ = stream.write_all(request.as_bytes()).await;
+        let mut wire = Vec::new();
+        within("the server closes", stream.read_to_end(&mut wire))
+            .await
+            .expect("the response arrives whole: the server drains before closing");
+        let wire = String::from_utf8(wire).unwrap();
+        assert!(wire.starts_with(status_line), "{wire:?}");
+        assert!(wire.contains("connection: close\r\n"), "{wire:?}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_that_trickles_in_byte_by_byte_is_answered() {
+    let server = start(route(&Live::default())).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    for byte in b"GET /events HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" {
+        stream.write_all(&[*byte]).await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    let wire = read_to_close(&mut stream).await;
+    assert!(wire.ends_with(EVENTS_CHUNKED), "{wire:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_talks_during_a_stream_then_leaves_has_its_source_dropped() {
+    let live = Live::default();
+    let server = start(route(&live)).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /endless HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut wire = String::new();
+    read_until(&mut stream, &mut wire, "data:first\n\n\r\n").await;
+    assert_eq!(live.count(), 1);
+    // A pipelined request waits for the endless response; the stream goes on.
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(live.count(), 1, "the stream still runs");
+    drop(stream);
+    live.wait_for(0, "the source is dropped when the client leaves")
+        .await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_a_stream_with_the_last_chunk_and_closes_idle_connections() {
+    let live = Live::default();
+    let server = start(route(&live)).await;
+    let mut streaming = TcpStream::connect(server.addr).await.unwrap();
+    streaming
+        .write_all(b"GET /endless HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut wire = String::new();
+    read_until(&mut streaming, &mut wire, "data:first\n\n\r\n").await;
+    let mut idle = TcpStream::connect(server.addr).await.unwrap();
+    idle.write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut idle_wire = String::new();
+    read_until(&mut idle, &mut idle_wire, "hello").await;
+
+    server.shutdown().await;
+    let rest = read_to_close(&mut streaming).await;
+    assert_eq!(rest, "0\r\n\r\n", "the stream ends properly");
+    assert_eq!(read_to_close(&mut idle).await, "");
+    assert_eq!(live.count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_stream_ends_the_connection_without_the_last_chunk() {
+    let server = start(route(&Live::default())).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /broken HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let wire = read_to_close(&mut stream).await;
+    assert!(
+        wire.ends_with("\r\n\r\nd\r\ndata:before\n\n\r\n"),
+        "{wire:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_request_gets_the_head_and_the_connection_stays_open() {
+    let server = start(route(&Live::default())).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(
+            b"HEAD /events HTTP/1.1\r\nHost: t\r\n\r\n\
+              GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let wire = without_dates(&read_to_close(&mut stream).await);
+    assert_eq!(
+        wire,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\r\n\
+         HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 5\r\n\
+         connection: close\r\n\r\nhello"
+    );
+    server.shutdown().await;
+}
