@@ -625,11 +625,42 @@ fn a_body_error_is_the_callers_error_boxed_once() {
     assert!(error.is::<UpstreamFailed>());
 }
 
-/// Encoded events are handed to the connection as they are: the frame
-/// shares the encoded bytes (no copy per client), and events buffered before
-/// one still go out first, in order.
+/// A mix of plain and encoded items, for the frame tests below.
+#[derive(Debug)]
+enum Item {
+    Plain(ServerSentEvent),
+    Encoded(sse_model::EncodedEvent),
+}
+
+impl sse_marshal::EventStreamItem for Item {
+    fn write_to(self, dst: &mut bytes::BytesMut) -> Result<(), sse_marshal::BoxError> {
+        match self {
+            Item::Plain(e) => e.write_to(dst),
+            Item::Encoded(e) => e.write_to(dst),
+        }
+    }
+    fn try_into_bytes(self) -> Result<Bytes, Self> {
+        match self {
+            Item::Encoded(e) => Ok(e.into_bytes()),
+            plain => Err(plain),
+        }
+    }
+}
+
+async fn all_frames(items: Vec<Item>) -> Vec<Bytes> {
+    let mut body = EventStreamBody::new(futures_util::stream::iter(items));
+    let mut frames = Vec::new();
+    while let Some(frame) = body.frame().await {
+        frames.push(frame.unwrap().into_data().unwrap());
+    }
+    frames
+}
+
+/// An encoded event with nothing ready around it (a broadcast reaching a
+/// subscriber that keeps up) is handed to the connection as it is: the frame
+/// shares the encoded bytes, no copy per client.
 #[tokio::test]
-async fn encoded_events_become_frames_without_copying() {
+async fn an_encoded_event_alone_becomes_a_frame_without_copying() {
     use sse_model::EncodedEvent;
 
     let shared = EncodedEvent::new(&ServerSentEvent::new("shared").with_id(1));
@@ -643,39 +674,78 @@ async fn encoded_events_become_frames_without_copying() {
     );
     assert!(body.frame().await.is_none());
 
-    // A plain event, then an encoded one, then a plain one: three frames in
-    // order, the middle one shared.
-    #[derive(Debug)]
-    enum Item {
-        Plain(ServerSentEvent),
-        Encoded(EncodedEvent),
+    // One at a time, as a live subscriber sees them: every frame shared.
+    let (tx, rx) = item_channel();
+    let mut body = EventStreamBody::new(rx);
+    for _ in 0..3 {
+        tx.send(Item::Encoded(shared.clone())).unwrap();
+        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(frame.as_ptr(), shared.as_bytes().as_ptr());
     }
-    impl sse_marshal::EventStreamItem for Item {
-        fn write_to(self, dst: &mut bytes::BytesMut) -> Result<(), sse_marshal::BoxError> {
-            match self {
-                Item::Plain(e) => e.write_to(dst),
-                Item::Encoded(e) => e.write_to(dst),
-            }
-        }
-        fn try_into_bytes(self) -> Result<Bytes, Self> {
-            match self {
-                Item::Encoded(e) => Ok(e.into_bytes()),
-                plain => Err(plain),
-            }
-        }
-    }
-    let items = vec![
+}
+
+/// A sender and a stream of [`Item`]s that yields only what was sent.
+fn item_channel() -> (
+    tokio::sync::mpsc::UnboundedSender<Item>,
+    tokio_stream::wrappers::UnboundedReceiverStream<Item>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    (tx, tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
+}
+
+/// Encoded events ready together with others (a subscriber catching up)
+/// are written as one frame, in order: one write instead of one per event.
+#[tokio::test]
+async fn ready_encoded_events_are_coalesced_with_the_events_around_them() {
+    use sse_model::EncodedEvent;
+
+    let shared = EncodedEvent::new(&ServerSentEvent::new("shared").with_id(1));
+    let frames = all_frames(vec![
+        Item::Encoded(shared.clone()),
         Item::Plain(ServerSentEvent::new("a")),
         Item::Encoded(shared.clone()),
         Item::Plain(ServerSentEvent::new("b")),
-    ];
-    let mut body = EventStreamBody::new(futures_util::stream::iter(items));
-    let mut frames = Vec::new();
-    while let Some(frame) = body.frame().await {
-        frames.push(frame.unwrap().into_data().unwrap());
-    }
-    assert_eq!(frames.len(), 3);
-    assert_eq!(&frames[0][..], b"data:a\n\n");
-    assert_eq!(frames[1].as_ptr(), shared.as_bytes().as_ptr());
-    assert_eq!(&frames[2][..], b"data:b\n\n");
+    ])
+    .await;
+    assert_eq!(frames.len(), 1);
+    assert_eq!(
+        &frames[0][..],
+        b"data:shared\nid:1\n\ndata:a\n\ndata:shared\nid:1\n\ndata:b\n\n"
+    );
+}
+
+/// A large encoded event is never copied, wherever it stands in a batch.
+#[tokio::test]
+async fn a_large_encoded_event_is_always_a_frame_of_its_own() {
+    use sse_model::EncodedEvent;
+
+    let large = EncodedEvent::new(&ServerSentEvent::new("x".repeat(10_000)));
+    let frames = all_frames(vec![
+        Item::Encoded(large.clone()),
+        Item::Plain(ServerSentEvent::new("a")),
+        Item::Encoded(large.clone()),
+        Item::Encoded(large.clone()),
+        Item::Plain(ServerSentEvent::new("b")),
+    ])
+    .await;
+    let shape: Vec<&[u8]> = frames
+        .iter()
+        .map(|f| {
+            if f.as_ptr() == large.as_bytes().as_ptr() {
+                &b"large"[..]
+            } else {
+                &f[..]
+            }
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            &b"large"[..],
+            b"data:a\n\n",
+            b"large",
+            b"large",
+            b"data:b\n\n"
+        ]
+    );
 }

@@ -45,22 +45,36 @@ impl ServerSentEvent {
             dst.put_slice(HEARTBEAT_BYTES);
             return;
         }
-        dst.reserve(field_len(b"data:", self.data().as_bytes()) + self.len_after_data());
-        for line in DataLines::new(self.data()) {
-            put_field(dst, b"data:", line);
+        let mut tail = Tail::default();
+        let short_tail = tail.fields(self);
+        let tail_len = if short_tail {
+            tail.len
+        } else {
+            self.len_after_data()
+        };
+        dst.reserve(field_len(b"data:", self.data().as_bytes()) + tail_len);
+        // Each field's line feed is written with the next field's name: fewer,
+        // larger appends.
+        let mut lines = DataLines::new(self.data());
+        put_field(dst, b"data:", lines.next().unwrap_or_default());
+        for line in lines {
+            put_field(dst, b"\ndata:", line);
+        }
+        if short_tail {
+            dst.put_slice(tail.as_bytes());
+            return;
         }
         if let Some(event_type) = self.event_type_value() {
-            put_field(dst, b"event:", event_type.as_bytes());
+            put_field(dst, b"\nevent:", event_type.as_bytes());
         }
         if let Some(id) = self.id_value() {
-            put_field(dst, b"id:", id.as_bytes());
+            put_field(dst, b"\nid:", id.as_bytes());
         }
         if let Some(retry) = self.retry() {
-            dst.put_slice(b"retry:");
+            dst.put_slice(b"\nretry:");
             put_decimal(dst, retry);
-            dst.put_u8(b'\n');
         }
-        dst.put_u8(b'\n');
+        dst.put_slice(b"\n\n");
     }
 
     /// The exact number of bytes [`encode_into`](Self::encode_into) appends.
@@ -94,13 +108,75 @@ fn needs_guard_space(value: &[u8]) -> bool {
     value.first() == Some(&b' ')
 }
 
+/// Appends `name` (with the line feed that ends the previous field, if any)
+/// and `value`; the caller ends the line.
 fn put_field(dst: &mut BytesMut, name: &[u8], value: &[u8]) {
     dst.put_slice(name);
     if needs_guard_space(value) {
         dst.put_u8(b' ');
     }
     dst.put_slice(value);
-    dst.put_u8(b'\n');
+}
+
+/// The fields after the data (`event:`, `id:`, `retry:` and the empty line),
+/// assembled on the stack when they are short, as they nearly always are:
+/// one append to the buffer instead of one per name and value.
+struct Tail {
+    bytes: [u8; 80],
+    len: usize,
+}
+
+impl Default for Tail {
+    fn default() -> Self {
+        Tail {
+            bytes: [0; 80],
+            len: 0,
+        }
+    }
+}
+
+impl Tail {
+    /// Assembles the event's fields after the data; `false` if they do not
+    /// fit (the caller appends them one by one then).
+    fn fields(&mut self, event: &ServerSentEvent) -> bool {
+        if let Some(event_type) = event.event_type_value() {
+            if !self.field(b"\nevent:", event_type.as_bytes()) {
+                return false;
+            }
+        }
+        if let Some(id) = event.id_value() {
+            if !self.field(b"\nid:", id.as_bytes()) {
+                return false;
+            }
+        }
+        if let Some(retry) = event.retry() {
+            let mut buffer = [0u8; 20];
+            if !self.field(b"\nretry:", crate::text::decimal(retry, &mut buffer)) {
+                return false;
+            }
+        }
+        self.push(b"\n\n")
+    }
+
+    fn field(&mut self, name: &[u8], value: &[u8]) -> bool {
+        self.push(name) && (!needs_guard_space(value) || self.push(b" ")) && self.push(value)
+    }
+
+    fn push(&mut self, src: &[u8]) -> bool {
+        let end = self.len + src.len();
+        match self.bytes.get_mut(self.len..end) {
+            Some(dst) => {
+                dst.copy_from_slice(src);
+                self.len = end;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 fn field_len(name: &[u8], value: &[u8]) -> usize {
@@ -159,20 +235,42 @@ impl<'a> Iterator for DataLines<'a> {
 ///
 /// Checks 32 bytes at a time with a test that has no early exit, which the
 /// compiler turns into vector compares (a plain `position` goes byte by
-/// byte), then finds the byte within the block. `sse-model` keeps to its
-/// three dependencies, so this is not `memchr`.
+/// byte), then finds the byte within the block; what is left, eight bytes at
+/// a time as one `u64` (the classic "has a zero byte" trick on the word
+/// XORed with CR and with LF; it can flag bytes after a true match, never
+/// before one, so the lowest flag is exact). `sse-model` keeps to its three
+/// dependencies, so this is not `memchr`.
 fn find_line_break(bytes: &[u8]) -> Option<usize> {
     const BLOCK: usize = 32;
     let is_break = |b: &u8| *b == b'\n' || *b == b'\r';
     let mut blocks = bytes.chunks_exact(BLOCK);
     let mut start = 0;
     for block in &mut blocks {
-        if block.iter().fold(false, |found, b| found | is_break(b)) {
+        let hits = block.iter().fold(0u8, |hits, &b| {
+            hits | u8::from(b == b'\n') | u8::from(b == b'\r')
+        });
+        if hits != 0 {
             return block.iter().position(is_break).map(|i| start + i);
         }
         start += BLOCK;
     }
-    blocks
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const LF: u64 = u64::from_le_bytes([b'\n'; 8]);
+    const CR: u64 = u64::from_le_bytes([b'\r'; 8]);
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut words = blocks.remainder().chunks_exact(8);
+    for word in &mut words {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(word);
+        let word = u64::from_le_bytes(eight);
+        let flags = zero_bytes(word ^ LF) | zero_bytes(word ^ CR);
+        if flags != 0 {
+            return Some(start + flags.trailing_zeros() as usize / 8);
+        }
+        start += 8;
+    }
+    words
         .remainder()
         .iter()
         .position(is_break)
