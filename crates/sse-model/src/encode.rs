@@ -42,7 +42,7 @@ impl ServerSentEvent {
     /// reserve the exact size.
     pub fn encode_into(&self, dst: &mut BytesMut) {
         if self.is_heartbeat() {
-            dst.put_slice(HEARTBEAT_BYTES);
+            dst.extend_from_slice(HEARTBEAT_BYTES);
             return;
         }
         let mut tail = Tail::default();
@@ -55,13 +55,20 @@ impl ServerSentEvent {
         dst.reserve(field_len(b"data:", self.data().as_bytes()) + tail_len);
         // Each field's line feed is written with the next field's name: fewer,
         // larger appends.
-        let mut lines = DataLines::new(self.data());
-        put_field(dst, b"data:", lines.next().unwrap_or_default());
-        for line in lines {
-            put_field(dst, b"\ndata:", line);
+        let data = self.data().as_bytes();
+        match find_line_break(data) {
+            // One line, nearly always: no line iterator.
+            None => put_field(dst, b"data:", data),
+            Some(_) => {
+                let mut lines = DataLines::new(self.data());
+                put_field(dst, b"data:", lines.next().unwrap_or_default());
+                for line in lines {
+                    put_field(dst, b"\ndata:", line);
+                }
+            }
         }
         if short_tail {
-            dst.put_slice(tail.as_bytes());
+            dst.extend_from_slice(tail.as_bytes());
             return;
         }
         if let Some(event_type) = self.event_type_value() {
@@ -71,10 +78,10 @@ impl ServerSentEvent {
             put_field(dst, b"\nid:", id.as_bytes());
         }
         if let Some(retry) = self.retry() {
-            dst.put_slice(b"\nretry:");
+            dst.extend_from_slice(b"\nretry:");
             put_decimal(dst, retry);
         }
-        dst.put_slice(b"\n\n");
+        dst.extend_from_slice(b"\n\n");
     }
 
     /// The exact number of bytes [`encode_into`](Self::encode_into) appends.
@@ -111,11 +118,11 @@ fn needs_guard_space(value: &[u8]) -> bool {
 /// Appends `name` (with the line feed that ends the previous field, if any)
 /// and `value`; the caller ends the line.
 fn put_field(dst: &mut BytesMut, name: &[u8], value: &[u8]) {
-    dst.put_slice(name);
+    dst.extend_from_slice(name);
     if needs_guard_space(value) {
         dst.put_u8(b' ');
     }
-    dst.put_slice(value);
+    dst.extend_from_slice(value);
 }
 
 /// The fields after the data (`event:`, `id:`, `retry:` and the empty line),
@@ -185,7 +192,7 @@ fn field_len(name: &[u8], value: &[u8]) -> usize {
 
 fn put_decimal(dst: &mut BytesMut, n: u64) {
     let mut buffer = [0u8; 20];
-    dst.put_slice(crate::text::decimal(n, &mut buffer));
+    dst.extend_from_slice(crate::text::decimal(n, &mut buffer));
 }
 
 fn decimal_len(n: u64) -> usize {
