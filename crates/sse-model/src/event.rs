@@ -90,6 +90,7 @@ impl ServerSentEvent {
     }
 
     /// Sets the reconnection time in milliseconds (the `retry:` field).
+    #[inline]
     pub fn with_retry(mut self, millis: u64) -> Self {
         self.retry = Some(millis);
         self.heartbeat = false;

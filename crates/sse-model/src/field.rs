@@ -159,6 +159,7 @@ impl EventId {
 
 impl From<u64> for EventId {
     /// Decimal digits never need validation, and never allocate.
+    #[inline]
     fn from(n: u64) -> Self {
         EventId(Text::from_u64(n))
     }

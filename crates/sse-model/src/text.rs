@@ -43,6 +43,7 @@ impl Text {
     }
 
     /// The decimal digits of `n`, without allocating (at most 20 digits).
+    #[inline]
     pub(crate) fn from_u64(n: u64) -> Self {
         let mut buffer = [0u8; 20];
         let digits = decimal(n, &mut buffer);
@@ -79,6 +80,7 @@ impl Text {
 /// Writes the decimal digits of `n` at the end of `buffer` and returns them:
 /// the one formatter of ids and `retry:` values, which never allocates. Two
 /// digits per division, from a table.
+#[inline]
 pub(crate) fn decimal(mut n: u64, buffer: &mut [u8; 20]) -> &[u8] {
     const PAIRS: [u8; 200] = {
         let mut pairs = [0; 200];
