@@ -363,3 +363,41 @@ async fn a_head_request_gets_the_head_and_the_connection_stays_open() {
     );
     server.shutdown().await;
 }
+
+/// A head that never ends is answered `408` thirty seconds after its first
+/// byte; a kept-alive connection that sends nothing is left alone.
+#[tokio::test(start_paused = true)]
+async fn a_head_that_never_ends_times_out_but_an_idle_connection_does_not() {
+    let server = start(route(&Live::default())).await;
+    let mut idle = TcpStream::connect(server.addr).await.unwrap();
+    let mut slow = TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n")
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+
+    let mut wire = Vec::new();
+    tokio::time::timeout(Duration::from_secs(40), slow.read_to_end(&mut wire))
+        .await
+        .expect("the server gives up on the head")
+        .unwrap();
+    let waited = started.elapsed();
+    let wire = String::from_utf8(wire).unwrap();
+    assert!(
+        wire.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{wire:?}"
+    );
+    assert!(
+        (Duration::from_secs(30)..Duration::from_secs(32)).contains(&waited),
+        "{waited:?}"
+    );
+
+    // A minute later, the idle connection still carries a request.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    idle.write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let wire = read_to_close(&mut idle).await;
+    assert!(wire.ends_with("\r\n\r\nhello"), "{wire:?}");
+    server.shutdown().await;
+}

@@ -29,7 +29,10 @@ use crate::{http1, Route};
 /// hyper's HTTP/1.1 connection needs (~5 KiB against ~20 KiB, measured in
 /// `BENCHMARKS.md`). Requests with a body, upgrades, `Expect: 100-continue`
 /// and HTTP/2 are served by hyper. Request heads are limited to 64 KiB and
-/// 100 fields (`431` beyond); a malformed one gets `400`.
+/// 100 fields (`431` beyond), and to 30 seconds from their first byte (`408`
+/// beyond, against clients that trickle a head in forever); a malformed one
+/// gets `400`. A kept-alive connection may wait for its next request without
+/// a limit.
 ///
 /// ```no_run
 /// use sse_routing::{path, serve};

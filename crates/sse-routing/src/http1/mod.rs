@@ -16,9 +16,10 @@ mod rewind;
 
 use std::io;
 use std::task::Poll;
+use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Response};
+use http::{Method, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -35,6 +36,12 @@ use crate::Route;
 
 /// How much to read at a time while waiting for a request head.
 const READ_SIZE: usize = 1024;
+
+/// How long a request head may take to arrive, from its first byte: a client
+/// that trickles a head in forever is answered `408` and disconnected.
+/// Waiting for the first byte of the next request on a kept-alive
+/// connection has no limit (browsers keep idle connections open).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves every request of `stream` until it closes, the client leaves, or
 /// `shutdown` is cancelled.
@@ -102,6 +109,7 @@ pub(crate) async fn serve_connection(
 /// not one); `Ok(Parsed::Partial)` means the client closed the connection.
 async fn read_head(stream: &TcpStream, pending: &mut Vec<u8>) -> io::Result<Parsed> {
     let mut old_len = 0;
+    let mut deadline = None;
     loop {
         // Past the limit the head is refused even if it has not ended.
         let worth_parsing = pending.len() > MAX_HEAD || head::may_be_complete(pending, old_len);
@@ -112,9 +120,18 @@ async fn read_head(stream: &TcpStream, pending: &mut Vec<u8>) -> io::Result<Pars
             }
         }
         old_len = pending.len();
+        if !pending.is_empty() && deadline.is_none() {
+            deadline = Some(tokio::time::Instant::now() + HEAD_TIMEOUT);
+        }
         // The buffer is allocated once a request starts arriving, not while
         // a kept-alive connection waits for one.
-        stream.readable().await?;
+        match deadline {
+            None => stream.readable().await?,
+            Some(deadline) => match tokio::time::timeout_at(deadline, stream.readable()).await {
+                Ok(ready) => ready?,
+                Err(_elapsed) => return Ok(Parsed::Reject(StatusCode::REQUEST_TIMEOUT)),
+            },
+        }
         pending.reserve(READ_SIZE);
         match stream.try_read_buf(pending) {
             Ok(0) => return Ok(Parsed::Partial),
