@@ -47,9 +47,10 @@ pub async fn serve(listener: TcpListener, route: Route) -> io::Result<()> {
 }
 
 /// Serves `route` on `listener` until `signal` completes, then shuts down
-/// gracefully: it stops accepting, ends every open response body (an event
-/// stream ends cleanly, so its client reconnects, to another instance if
-/// there is one), lets the connections finish, and returns.
+/// gracefully: it stops accepting, ends every open event stream (cleanly, so
+/// its client reconnects, to another instance if there is one), lets the
+/// connections finish their responses, closes those still busy ten seconds
+/// later (a client that stopped reading), and returns.
 ///
 /// A client that disconnects has its response dropped at once, event stream
 /// source included, as soon as the connection notices (a closed socket is
@@ -82,11 +83,17 @@ where
         };
         // Events are small writes that must go out at once.
         let _ = stream.set_nodelay(true);
-        connections.spawn(http1::serve_connection(
-            stream,
-            route.clone(),
-            shutdown.clone(),
-        ));
+        let connection = http1::serve_connection(stream, route.clone(), shutdown.clone());
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            tokio::select! {
+                () = connection => {}
+                () = async {
+                    shutdown.cancelled().await;
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
+                } => tracing::debug!("closing a connection still busy after the grace period"),
+            }
+        });
     }
     drop(listener);
     tracing::debug!("shutting down: ending open responses");
@@ -95,6 +102,11 @@ where
     connections.wait().await;
     Ok(())
 }
+
+/// How long connections may take to finish after the shutdown signal:
+/// event streams end at once, but a client that stopped reading can keep a
+/// write waiting for ever.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The hyper service of one connection.
 #[derive(Clone)]
@@ -155,7 +167,9 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.project();
-        if this.shutdown.poll(cx).is_ready() {
+        // Only a body of unknown length (an event stream) ends early: a
+        // response that announced its length is sent whole.
+        if this.body.size_hint().exact().is_none() && this.shutdown.poll(cx).is_ready() {
             return Poll::Ready(None);
         }
         this.body.poll_frame(cx)

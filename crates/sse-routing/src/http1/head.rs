@@ -38,10 +38,11 @@ pub(crate) enum Parsed {
     Reject(StatusCode),
 }
 
-/// Reads the request at the head of `buf`.
-pub(crate) fn parse(buf: &[u8]) -> Parsed {
+/// Reads the request at the head of `buf`; `first`: these are the
+/// connection's first bytes, which may be the HTTP/2 preface.
+pub(crate) fn parse(buf: &[u8], first: bool) -> Parsed {
     let shared = buf.len().min(H2_PREFACE.len());
-    if buf[..shared] == H2_PREFACE[..shared] {
+    if first && buf[..shared] == H2_PREFACE[..shared] {
         return if shared == H2_PREFACE.len() {
             Parsed::Handoff
         } else {
@@ -90,8 +91,11 @@ fn build(head: &httparse::Request<'_, '_>) -> Result<Option<(Request<()>, bool)>
         if name == TRANSFER_ENCODING || name == EXPECT || name == UPGRADE {
             return Ok(None);
         }
-        if name == CONTENT_LENGTH && value.as_bytes().iter().any(|&b| b != b'0') {
-            // A body (or a malformed length, which hyper rejects properly).
+        let no_length =
+            |value: &HeaderValue| !value.is_empty() && value.as_bytes().iter().all(|&b| b == b'0');
+        if name == CONTENT_LENGTH && !no_length(&value) {
+            // A body, or a malformed length (empty, signed, a list), which
+            // hyper answers with 400.
             return Ok(None);
         }
         if name == CONNECTION {
@@ -136,7 +140,7 @@ mod tests {
     use super::*;
 
     fn request(head: &str) -> (Request<()>, usize, bool) {
-        match parse(head.as_bytes()) {
+        match parse(head.as_bytes(), true) {
             Parsed::Request {
                 request,
                 head_len,
@@ -184,12 +188,28 @@ mod tests {
             "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
         ] {
             assert!(
-                matches!(parse(head.as_bytes()), Parsed::Handoff),
+                matches!(parse(head.as_bytes(), true), Parsed::Handoff),
                 "{head:?}"
             );
         }
         let (request, _, _) = request("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
         assert_eq!(request.method(), Method::POST);
+    }
+
+    #[test]
+    fn the_http2_preface_counts_only_at_the_start_and_lengths_must_be_digits() {
+        let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        assert!(matches!(
+            parse(preface, false),
+            Parsed::Reject(StatusCode::BAD_REQUEST)
+        ));
+        for length in ["", "+0", "0, 0", "-0"] {
+            let head = format!("GET / HTTP/1.1\r\nContent-Length: {length}\r\n\r\n");
+            assert!(
+                matches!(parse(head.as_bytes(), true), Parsed::Handoff),
+                "{length:?}"
+            );
+        }
     }
 
     #[test]
@@ -202,7 +222,7 @@ mod tests {
             "GET / HTTP/1.1\r\nA: b\r\n",
         ] {
             assert!(
-                matches!(parse(partial.as_bytes()), Parsed::Partial),
+                matches!(parse(partial.as_bytes(), true), Parsed::Partial),
                 "{partial:?}"
             );
         }
@@ -213,7 +233,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    parse(bad.as_bytes()),
+                    parse(bad.as_bytes(), true),
                     Parsed::Reject(StatusCode::BAD_REQUEST)
                 ),
                 "{bad:?}"
@@ -221,13 +241,13 @@ mod tests {
         }
         let long = format!("GET / HTTP/1.1\r\nA: {}\r\n", "x".repeat(MAX_HEAD));
         assert!(matches!(
-            parse(long.as_bytes()),
+            parse(long.as_bytes(), true),
             Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
         ));
         let many: String = (0..=MAX_HEADERS).map(|i| format!("A{i}: b\r\n")).collect();
         let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
         assert!(matches!(
-            parse(many.as_bytes()),
+            parse(many.as_bytes(), true),
             Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
         ));
     }

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http::{Method, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -45,19 +45,18 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves every request of `stream` until it closes, the client leaves, or
 /// `shutdown` is cancelled.
-pub(crate) async fn serve_connection(
-    mut stream: TcpStream,
-    route: Route,
-    shutdown: CancellationToken,
-) {
+pub(crate) async fn serve_connection(stream: TcpStream, route: Route, shutdown: CancellationToken) {
     // Bytes read and not yet answered: a head, and what a client sent after
     // it. Empty (no allocation) while a response streams.
     let mut pending = Vec::new();
+    // Only a connection's first bytes may be the HTTP/2 preface.
+    let mut first = true;
     loop {
         let parsed = tokio::select! {
-            parsed = read_head(&stream, &mut pending) => parsed,
+            parsed = read_head(&stream, &mut pending, first) => parsed,
             () = shutdown.cancelled() => return,
         };
+        first = false;
         let (request, head_len, keep_alive) = match parsed {
             Ok(Parsed::Request {
                 request,
@@ -74,10 +73,10 @@ pub(crate) async fn serve_connection(
             }
             Ok(Parsed::Partial) | Err(_) => return,
         };
-        pending.drain(..head_len);
-        if pending.is_empty() {
-            pending = Vec::new();
-        }
+        // What follows the head (a pipelined request) moves to a buffer of
+        // its own size: a large head's buffer is not kept for a stream's
+        // whole life. Usually nothing follows, and nothing is kept.
+        pending = pending.split_off(head_len);
         let exchange = Exchange {
             is_head: request.method() == Method::HEAD,
             version: request.version(),
@@ -94,7 +93,10 @@ pub(crate) async fn serve_connection(
         match write_response(&stream, response, exchange, &mut pending).await {
             Ok(true) if !shutdown.is_cancelled() => continue,
             Ok(_) => {
-                let _ = stream.shutdown().await;
+                // The client may have sent more (pipelined requests that
+                // will not be answered): closing over unread bytes would
+                // reset the connection and destroy the response's tail.
+                linger(stream).await;
                 return;
             }
             Err(error) => {
@@ -107,14 +109,17 @@ pub(crate) async fn serve_connection(
 
 /// Reads until `pending` holds a whole request head (or something that is
 /// not one); `Ok(Parsed::Partial)` means the client closed the connection.
-async fn read_head(stream: &TcpStream, pending: &mut Vec<u8>) -> io::Result<Parsed> {
+async fn read_head(stream: &TcpStream, pending: &mut Vec<u8>, first: bool) -> io::Result<Parsed> {
     let mut old_len = 0;
     let mut deadline = None;
     loop {
         // Past the limit the head is refused even if it has not ended.
         let worth_parsing = pending.len() > MAX_HEAD || head::may_be_complete(pending, old_len);
         if !pending.is_empty() && worth_parsing {
-            match head::parse(pending) {
+            // A client pipelining without end gets its turn taken now and
+            // then, like any task.
+            tokio::task::coop::consume_budget().await;
+            match head::parse(pending, first) {
                 Parsed::Partial => {}
                 parsed => return Ok(parsed),
             }
@@ -227,6 +232,10 @@ where
         if let Some(done) = writer.frame(frame).await? {
             return Ok(done);
         }
+        // A body that is always ready, to a client that always reads, would
+        // otherwise never let the worker thread run anything else: socket
+        // readiness and `try_write` do not count against tokio's budget.
+        tokio::task::coop::consume_budget().await;
     }
 }
 
@@ -349,7 +358,12 @@ async fn watch_peer(stream: &TcpStream, pending: &mut Vec<u8>) -> io::Result<Pee
 /// already read.
 async fn hand_over(stream: TcpStream, pending: Vec<u8>, route: Route, shutdown: CancellationToken) {
     let service = RouteService::new(route, shutdown.clone());
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // The same limit on a request head as this module's own.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT);
     let io = TokioIo::new(Rewind::new(Bytes::from(pending), stream));
     let connection = builder.serve_connection(io, service);
     let mut connection = std::pin::pin!(connection);

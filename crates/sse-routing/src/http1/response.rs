@@ -39,18 +39,41 @@ pub(crate) fn head(
     size: &SizeHint,
     exchange: Exchange,
 ) -> (Vec<u8>, Framing, bool) {
+    if parts.status.is_informational() {
+        // A 1xx is never a final response: a client would wait for the
+        // real one forever. hyper answers 500 here too.
+        tracing::warn!(status = %parts.status, "a handler returned a 1xx status; sending 500");
+        parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+        parts.headers.clear();
+        return head(
+            parts,
+            &SizeHint::with_exact(0),
+            Exchange {
+                keep_alive: false,
+                ..exchange
+            },
+        );
+    }
     let headers = &mut parts.headers;
-    let mut keep_alive = exchange.keep_alive;
+    // A handler may close the connection after its response.
+    let handler_closes = headers.get_all(CONNECTION).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|&b| b == b',')
+            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
+    });
+    let mut keep_alive = exchange.keep_alive && !handler_closes;
     let no_body = exchange.is_head
-        || parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
     // The framing is this writer's to decide, whatever a handler set.
     headers.remove(TRANSFER_ENCODING);
     headers.remove(CONNECTION);
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if parts.status == StatusCode::NO_CONTENT {
+        // A 204 must not say a length (RFC 9110, 8.6).
+        headers.remove(CONTENT_LENGTH);
+    }
+    let declared = declared_length(headers);
     let framing = if no_body {
         Framing::None
     } else if let Some(length) = declared {
@@ -95,6 +118,26 @@ pub(crate) fn head(
     }
     head.extend_from_slice(b"\r\n");
     (head, framing, keep_alive)
+}
+
+/// The length a handler declared, if it is one plain decimal number; any
+/// other `content-length` (several, signed, not a number) is removed, and
+/// the body's own size decides.
+fn declared_length(headers: &mut http::HeaderMap) -> Option<u64> {
+    let mut values = headers.get_all(CONTENT_LENGTH).iter();
+    let length = match (values.next(), values.next()) {
+        (Some(value), None) => value
+            .as_bytes()
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| value.to_str().ok()?.parse::<u64>().ok())
+            .flatten(),
+        _ => None,
+    };
+    if length.is_none() {
+        headers.remove(CONTENT_LENGTH);
+    }
+    length
 }
 
 /// The whole response for a request that cannot be read: `status`, no body,
@@ -261,6 +304,61 @@ mod tests {
             reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
             b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn a_1xx_becomes_500_and_a_handler_may_close_the_connection() {
+        let response = Response::builder()
+            .status(103)
+            .header("link", "x")
+            .body(())
+            .unwrap();
+        let (head, framing, keep_alive) = head_of(response, SizeHint::new(), GET11);
+        assert_eq!(
+            head,
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        assert_eq!((framing, keep_alive), (Framing::Length(0), false));
+
+        let response = Response::builder()
+            .header("connection", "Close")
+            .body(())
+            .unwrap();
+        let (head, _, keep_alive) = head_of(response, SizeHint::with_exact(3), GET11);
+        assert_eq!(
+            head,
+            "HTTP/1.1 200 OK\r\ncontent-length: 3\r\nconnection: close\r\n\r\n"
+        );
+        assert!(!keep_alive);
+    }
+
+    #[test]
+    fn only_one_plain_declared_length_is_trusted_and_a_204_has_none() {
+        for (declared, want) in [
+            (&["5"][..], "content-length: 5"),
+            (&["+5"][..], "content-length: 3"),
+            (&["3", "5"][..], "content-length: 3"),
+            (&["x"][..], "content-length: 3"),
+        ] {
+            let mut builder = Response::builder();
+            for value in declared {
+                builder = builder.header("content-length", *value);
+            }
+            let (head, _, _) = head_of(builder.body(()).unwrap(), SizeHint::with_exact(3), GET11);
+            assert_eq!(
+                head,
+                format!("HTTP/1.1 200 OK\r\n{want}\r\n\r\n"),
+                "{declared:?}"
+            );
+        }
+        let response = Response::builder()
+            .status(204)
+            .header("content-length", "0")
+            .body(())
+            .unwrap();
+        let (head, framing, _) = head_of(response, SizeHint::with_exact(0), GET11);
+        assert_eq!(head, "HTTP/1.1 204 No Content\r\n\r\n");
+        assert_eq!(framing, Framing::None);
     }
 
     #[test]
