@@ -601,3 +601,32 @@ async fn a_trickled_head_after_a_hand_over_also_times_out() {
     );
     server.shutdown().await;
 }
+
+/// A client that stopped reading keeps its response's write waiting for
+/// ever; shutdown closes it after the grace period (10 s), so
+/// `serve_with_shutdown` returns. On the paused clock.
+#[tokio::test(start_paused = true)]
+async fn shutdown_closes_a_connection_whose_client_stopped_reading_after_a_grace_period() {
+    let server = start(route()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0; 1024];
+    stream.read_exact(&mut first).await.unwrap();
+    // The client reads no more: the server's write waits.
+
+    let started = tokio::time::Instant::now();
+    server.stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), server.task)
+        .await
+        .expect("serve_with_shutdown returns after the grace period")
+        .unwrap()
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        (Duration::from_secs(10)..Duration::from_secs(12)).contains(&waited),
+        "{waited:?}"
+    );
+}
