@@ -16,9 +16,6 @@
 #[allow(dead_code)] // `app()` is for `main`; the tests use `app_with`.
 mod app;
 
-use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,57 +23,22 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, HOST};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
-use sse_routing::serve_with_shutdown;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-/// The upper bound on anything that should happen promptly.
-const LIMIT: Duration = Duration::from_secs(5);
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(LIMIT, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out after {LIMIT:?}: {what}"),
-    }
-}
+#[path = "support/test_server.rs"]
+mod test_server;
+use test_server::{start, within, TestServer};
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
 }
 
-struct TestServer {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<io::Result<()>>,
-}
-
 /// The clock app with 200 ms ticks and a heartbeat after 60 ms of silence,
 /// served on `127.0.0.1:0`.
 async fn start_clock() -> TestServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve_with_shutdown(
-        listener,
-        app::app_with(ms(200), ms(60)),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    TestServer { addr, stop, task }
-}
-
-impl TestServer {
-    async fn shutdown(self) {
-        self.stop.send(()).unwrap();
-        within("serve_with_shutdown returns", self.task)
-            .await
-            .unwrap()
-            .unwrap();
-    }
+    start(app::app_with(ms(200), ms(60))).await
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

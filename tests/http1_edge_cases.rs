@@ -5,7 +5,6 @@
 //! hand-over.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,46 +15,13 @@ use http::{Response, StatusCode};
 use http_body_util::StreamBody;
 use hyper::body::Frame;
 use sse_marshal::ResponseBody;
-use sse_routing::{path, serve_with_shutdown, Route};
+use sse_routing::{path, Route};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::{TcpSocket, TcpStream};
 
-const LIMIT: Duration = Duration::from_secs(5);
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(LIMIT, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out after {LIMIT:?}: {what}"),
-    }
-}
-
-struct TestServer {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<io::Result<()>>,
-}
-
-async fn start(route: Route) -> TestServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve_with_shutdown(listener, route, async {
-        let _ = stopped.await;
-    }));
-    TestServer { addr, stop, task }
-}
-
-impl TestServer {
-    async fn shutdown(self) {
-        self.stop.send(()).unwrap();
-        within("serve_with_shutdown returns", self.task)
-            .await
-            .unwrap()
-            .unwrap();
-    }
-}
+#[path = "support/test_server.rs"]
+mod test_server;
+use test_server::{start, within};
 
 const BIG: usize = 16 * 1024 * 1024;
 

@@ -3,9 +3,6 @@
 //! with a body, malformed and oversized heads, a client that leaves or keeps
 //! talking during a stream, and a stream that fails.
 
-use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,46 +10,13 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use sse_marshal::BoxError;
 use sse_model::ServerSentEvent;
-use sse_routing::{path, serve_with_shutdown, Route};
+use sse_routing::{path, Route};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
-const LIMIT: Duration = Duration::from_secs(5);
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(LIMIT, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out after {LIMIT:?}: {what}"),
-    }
-}
-
-struct TestServer {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<io::Result<()>>,
-}
-
-async fn start(route: Route) -> TestServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve_with_shutdown(listener, route, async {
-        let _ = stopped.await;
-    }));
-    TestServer { addr, stop, task }
-}
-
-impl TestServer {
-    async fn shutdown(self) {
-        self.stop.send(()).unwrap();
-        within("serve_with_shutdown returns", self.task)
-            .await
-            .unwrap()
-            .unwrap();
-    }
-}
+#[path = "support/test_server.rs"]
+mod test_server;
+use test_server::{start, within};
 
 /// Counts live sources of the `/endless` route.
 #[derive(Clone, Default)]

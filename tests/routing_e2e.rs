@@ -15,8 +15,6 @@
 //! themselves are checked on the paused clock, without sockets, in
 //! `tests/clock.rs` and `crates/sse-marshal/tests/keep_alive.rs`.
 
-use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,55 +31,15 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use sse_marshal::{EventSource, EventStreamExt, Unmarshal};
 use sse_model::{EventId, EventType, ServerSentEvent};
-use sse_routing::{path, path_prefix, serve_with_shutdown, Route};
+use sse_routing::{path, path_prefix, Route};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// The upper bound on anything that should happen promptly.
-const LIMIT: Duration = Duration::from_secs(5);
-
-/// Awaits `future`, failing the test if it takes longer than [`LIMIT`].
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(LIMIT, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out after {LIMIT:?}: {what}"),
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The server
-// ---------------------------------------------------------------------------
-
-/// A route served on `127.0.0.1:0` by `serve_with_shutdown` on its own task.
-struct TestServer {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<io::Result<()>>,
-}
-
-async fn start(route: Route) -> TestServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve_with_shutdown(listener, route, async {
-        let _ = stopped.await;
-    }));
-    TestServer { addr, stop, task }
-}
-
-impl TestServer {
-    /// Triggers the shutdown signal; `serve_with_shutdown` must return `Ok`.
-    async fn shutdown(self) {
-        self.stop.send(()).unwrap();
-        within("serve_with_shutdown returns", self.task)
-            .await
-            .unwrap()
-            .unwrap();
-    }
-}
+#[path = "support/test_server.rs"]
+mod test_server;
+use test_server::{start, within};
 
 // ---------------------------------------------------------------------------
 // Sources that report being dropped
