@@ -5,7 +5,7 @@
 //! the colon, except when the value itself starts with a space: the receiver
 //! strips exactly one leading space, so one is added to keep the value intact.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::ServerSentEvent;
 
@@ -46,7 +46,7 @@ impl ServerSentEvent {
             return;
         }
         let mut tail = Tail::default();
-        let short_tail = tail.fields(self);
+        let short_tail = put_tail(&mut tail, self);
         let tail_len = if short_tail {
             tail.len
         } else {
@@ -58,30 +58,21 @@ impl ServerSentEvent {
         let data = self.data().as_bytes();
         match find_line_break(data) {
             // One line, nearly always: no line iterator.
-            None => put_field(dst, b"data:", data),
-            Some(_) => {
-                let mut lines = DataLines::new(self.data());
-                put_field(dst, b"data:", lines.next().unwrap_or_default());
-                for line in lines {
+            None => {
+                put_field(dst, b"data:", data);
+            }
+            Some(end) => {
+                put_field(dst, b"data:", &data[..end]);
+                for line in DataLines::after_break(data, end) {
                     put_field(dst, b"\ndata:", line);
                 }
             }
         }
         if short_tail {
             dst.extend_from_slice(tail.as_bytes());
-            return;
+        } else {
+            put_tail(dst, self);
         }
-        if let Some(event_type) = self.event_type_value() {
-            put_field(dst, b"\nevent:", event_type.as_bytes());
-        }
-        if let Some(id) = self.id_value() {
-            put_field(dst, b"\nid:", id.as_bytes());
-        }
-        if let Some(retry) = self.retry() {
-            dst.extend_from_slice(b"\nretry:");
-            put_decimal(dst, retry);
-        }
-        dst.extend_from_slice(b"\n\n");
     }
 
     /// The exact number of bytes [`encode_into`](Self::encode_into) appends.
@@ -115,19 +106,51 @@ fn needs_guard_space(value: &[u8]) -> bool {
     value.first() == Some(&b' ')
 }
 
-/// Appends `name` (with the line feed that ends the previous field, if any)
-/// and `value`; the caller ends the line.
-fn put_field(dst: &mut BytesMut, name: &[u8], value: &[u8]) {
-    dst.extend_from_slice(name);
-    if needs_guard_space(value) {
-        dst.put_u8(b' ');
-    }
-    dst.extend_from_slice(value);
+/// Where encoded bytes go: the output buffer, or the [`Tail`] on the stack,
+/// which refuses what does not fit.
+trait Sink {
+    /// Appends `bytes`; `false` if they do not fit.
+    fn push(&mut self, bytes: &[u8]) -> bool;
 }
 
-/// The fields after the data (`event:`, `id:`, `retry:` and the empty line),
-/// assembled on the stack when they are short, as they nearly always are:
-/// one append to the buffer instead of one per name and value.
+impl Sink for BytesMut {
+    fn push(&mut self, bytes: &[u8]) -> bool {
+        self.extend_from_slice(bytes);
+        true
+    }
+}
+
+/// Appends `name` (with the line feed that ends the previous field, if any)
+/// and `value`; the caller ends the line.
+fn put_field(sink: &mut impl Sink, name: &[u8], value: &[u8]) -> bool {
+    sink.push(name) && (!needs_guard_space(value) || sink.push(b" ")) && sink.push(value)
+}
+
+/// Appends the fields after the data (`event:`, `id:`, `retry:`) and the
+/// empty line; `false` if they do not fit.
+fn put_tail(sink: &mut impl Sink, event: &ServerSentEvent) -> bool {
+    if let Some(event_type) = event.event_type_value() {
+        if !put_field(sink, b"\nevent:", event_type.as_bytes()) {
+            return false;
+        }
+    }
+    if let Some(id) = event.id_value() {
+        if !put_field(sink, b"\nid:", id.as_bytes()) {
+            return false;
+        }
+    }
+    if let Some(retry) = event.retry() {
+        let mut buffer = [0u8; 20];
+        if !put_field(sink, b"\nretry:", crate::text::decimal(retry, &mut buffer)) {
+            return false;
+        }
+    }
+    sink.push(b"\n\n")
+}
+
+/// The fields after the data, assembled on the stack when they are short, as
+/// they nearly always are: one append to the buffer instead of one per name
+/// and value.
 struct Tail {
     bytes: [u8; 80],
     len: usize,
@@ -142,33 +165,7 @@ impl Default for Tail {
     }
 }
 
-impl Tail {
-    /// Assembles the event's fields after the data; `false` if they do not
-    /// fit (the caller appends them one by one then).
-    fn fields(&mut self, event: &ServerSentEvent) -> bool {
-        if let Some(event_type) = event.event_type_value() {
-            if !self.field(b"\nevent:", event_type.as_bytes()) {
-                return false;
-            }
-        }
-        if let Some(id) = event.id_value() {
-            if !self.field(b"\nid:", id.as_bytes()) {
-                return false;
-            }
-        }
-        if let Some(retry) = event.retry() {
-            let mut buffer = [0u8; 20];
-            if !self.field(b"\nretry:", crate::text::decimal(retry, &mut buffer)) {
-                return false;
-            }
-        }
-        self.push(b"\n\n")
-    }
-
-    fn field(&mut self, name: &[u8], value: &[u8]) -> bool {
-        self.push(name) && (!needs_guard_space(value) || self.push(b" ")) && self.push(value)
-    }
-
+impl Sink for Tail {
     fn push(&mut self, src: &[u8]) -> bool {
         let end = self.len + src.len();
         match self.bytes.get_mut(self.len..end) {
@@ -180,7 +177,9 @@ impl Tail {
             None => false,
         }
     }
+}
 
+impl Tail {
     fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
@@ -188,11 +187,6 @@ impl Tail {
 
 fn field_len(name: &[u8], value: &[u8]) -> usize {
     name.len() + usize::from(needs_guard_space(value)) + value.len() + 1
-}
-
-fn put_decimal(dst: &mut BytesMut, n: u64) {
-    let mut buffer = [0u8; 20];
-    dst.extend_from_slice(crate::text::decimal(n, &mut buffer));
 }
 
 fn decimal_len(n: u64) -> usize {
@@ -213,6 +207,23 @@ impl<'a> DataLines<'a> {
             rest: Some(data.as_bytes()),
         }
     }
+
+    /// The lines after the first, whose line break is at `data[end]`.
+    fn after_break(data: &'a [u8], end: usize) -> Self {
+        DataLines {
+            rest: Some(&data[line_start_after(data, end)..]),
+        }
+    }
+}
+
+/// Where the next line starts after the line break at `bytes[end]` (CRLF is
+/// one break).
+fn line_start_after(bytes: &[u8], end: usize) -> usize {
+    if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') {
+        end + 2
+    } else {
+        end + 1
+    }
 }
 
 impl<'a> Iterator for DataLines<'a> {
@@ -226,12 +237,7 @@ impl<'a> Iterator for DataLines<'a> {
                 Some(rest)
             }
             Some(end) => {
-                let after = if rest[end] == b'\r' && rest.get(end + 1) == Some(&b'\n') {
-                    end + 2
-                } else {
-                    end + 1
-                };
-                self.rest = Some(&rest[after..]);
+                self.rest = Some(&rest[line_start_after(rest, end)..]);
                 Some(&rest[..end])
             }
         }
@@ -342,6 +348,20 @@ mod tests {
         for (event, wire) in cases {
             assert_eq!(enc(&event), wire, "{event:?}");
         }
+    }
+
+    #[test]
+    fn fields_too_long_for_the_stack_tail_are_appended_one_by_one() {
+        let event_type = "t".repeat(60);
+        let id = format!(" {}", "9".repeat(40));
+        let event = ServerSentEvent::new("a\r\nb")
+            .with_event_type(EventType::try_from(event_type.as_str()).unwrap())
+            .with_id(EventId::try_from(id.as_str()).unwrap())
+            .with_retry(1500);
+        assert_eq!(
+            enc(&event),
+            format!("data:a\ndata:b\nevent:{event_type}\nid: {id}\nretry:1500\n\n")
+        );
     }
 
     #[test]

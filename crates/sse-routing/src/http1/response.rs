@@ -88,9 +88,6 @@ pub(crate) fn head(
         keep_alive = false;
         Framing::UntilClose
     };
-    if !matches!(framing, Framing::Length(_)) && !no_body {
-        headers.remove(CONTENT_LENGTH);
-    }
     if !keep_alive {
         headers.insert(CONNECTION, HeaderValue::from_static("close"));
     } else if exchange.version == Version::HTTP_10 {
