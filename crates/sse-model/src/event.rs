@@ -49,6 +49,40 @@ impl ServerSentEvent {
         }
     }
 
+    /// An event from all its fields at once, as a parser has them: the same
+    /// event as `new(data)` followed by the `with_*` calls for the fields
+    /// that are `Some`, built in one step.
+    ///
+    /// ```
+    /// use sse_model::{EventId, EventType, ServerSentEvent};
+    ///
+    /// let event = ServerSentEvent::from_fields(
+    ///     String::from("hello"),
+    ///     Some(EventType::from_static("greeting")),
+    ///     Some(EventId::from(7u64)),
+    ///     None,
+    /// );
+    /// let built = ServerSentEvent::new("hello")
+    ///     .with_event_type(EventType::from_static("greeting"))
+    ///     .with_id(7);
+    /// assert_eq!(event, built);
+    /// ```
+    #[inline]
+    pub fn from_fields(
+        data: String,
+        event_type: Option<EventType>,
+        id: Option<EventId>,
+        retry: Option<u64>,
+    ) -> Self {
+        ServerSentEvent {
+            data,
+            event_type,
+            id,
+            retry,
+            heartbeat: false,
+        }
+    }
+
     /// A keep-alive that carries nothing and that clients do not dispatch.
     ///
     /// It is encoded as the comment `:\n\n`, which keeps proxies and idle
