@@ -60,10 +60,9 @@ pub(super) struct EventBuilder {
     /// bytes: a block with the same value reuses it.
     last_type: Option<EventType>,
     last_type_bytes: Vec<u8>,
-    /// The event type buffer, when it holds a value: a copy of `last_type`,
-    /// made when the line is read (not on dispatch, where the event is
-    /// assembled and moved on at once).
-    type_in_block: Option<EventType>,
+    /// Whether the event type buffer holds a value, which is then
+    /// `last_type`: it is cloned into the event on dispatch.
+    type_in_block: bool,
     /// The last event ID buffer, when an `id` line of this block set it;
     /// otherwise the buffer equals `last_event_id`.
     id_in_block: Option<BlockId>,
@@ -72,6 +71,11 @@ pub(super) struct EventBuilder {
     /// connection cut between an `id` line and its block's end must not move
     /// the resume point past an event that never arrived.
     last_event_id: LastEventId,
+    /// The data buffer size of the last event too large for the kept buffer
+    /// (see [`DATA_BUFFER_KEPT`]), or zero: a new buffer starts with this
+    /// capacity, as the events of a stream tend to be alike. Growing one
+    /// from nothing to 64 KiB would take ten allocations and copies.
+    large_data: usize,
     /// The reconnection time in milliseconds; persists across events.
     retry: Option<u64>,
     /// The `retry` value of the current block, if it had a valid one.
@@ -86,9 +90,10 @@ impl Default for EventBuilder {
             first_data: None,
             last_type: None,
             last_type_bytes: Vec::new(),
-            type_in_block: None,
+            type_in_block: false,
             id_in_block: None,
             last_event_id: LastEventId::default(),
+            large_data: 0,
             retry: None,
             retry_in_block: None,
             data_state: DataState::Collecting,
@@ -177,13 +182,13 @@ impl EventBuilder {
     fn event_type(&mut self, value: &[u8]) {
         if value.is_empty() {
             // An empty type means the default type.
-            self.type_in_block = None;
+            self.type_in_block = false;
             return;
         }
         if self.last_type.is_none() || !same_bytes(&self.last_type_bytes, value) {
             self.new_event_type(value);
         }
-        self.type_in_block = self.last_type.clone();
+        self.type_in_block = true;
     }
 
     #[inline(never)]
@@ -240,6 +245,7 @@ impl EventBuilder {
     #[inline(never)]
     pub(super) fn materialize(&mut self, input: &[u8]) {
         if let Some(range) = self.first_data.take() {
+            self.start_buffer();
             self.data.push_str(&decode_utf8(&input[range]));
             self.data.push('\n');
         }
@@ -253,6 +259,7 @@ impl EventBuilder {
         // The event's data is the data buffer without its last LF: with this
         // value it would be `self.data.len() + value.len()` bytes.
         if limit == 0 || self.data.len() + value.len() <= limit {
+            self.start_buffer();
             self.data.push_str(&value);
             self.data.push('\n');
             return Ok(());
@@ -298,9 +305,19 @@ impl EventBuilder {
         self.id_in_block = None;
         self.first_data = None;
         self.clear_data();
-        self.type_in_block = None;
+        self.type_in_block = false;
         self.retry_in_block = None;
         self.data_state = DataState::Collecting;
+    }
+
+    /// Gives a data buffer that has no memory yet the size of the last large
+    /// event, if there was one. That size was within the event limit, and
+    /// the parser held it a moment ago.
+    #[inline]
+    fn start_buffer(&mut self) {
+        if self.data.capacity() == 0 && self.large_data != 0 {
+            self.data.reserve(self.large_data);
+        }
     }
 
     /// Empties the data buffer, keeping at most [`DATA_BUFFER_KEPT`].
@@ -324,7 +341,7 @@ impl EventBuilder {
             id
         });
         let retry = self.retry_in_block.take();
-        let event_type = self.type_in_block.take();
+        let typed = std::mem::take(&mut self.type_in_block);
         let dropped = std::mem::take(&mut self.data_state) == DataState::Dropped;
         let data = match self.first_data.take() {
             // Only data line: its value, decoded and copied once.
@@ -346,30 +363,29 @@ impl EventBuilder {
                 self.take_data()
             }
         };
-        let mut event = ServerSentEvent::new(data);
-        if let Some(event_type) = event_type {
-            event = event.with_event_type(event_type);
-        }
-        if let Some(id) = id {
-            event = event.with_id(id);
-        }
-        if let Some(retry) = retry {
-            event = event.with_retry(retry);
-        }
-        Some(event)
+        let event_type = if typed { self.last_type.clone() } else { None };
+        Some(ServerSentEvent::from_fields(data, event_type, id, retry))
     }
 
     /// The event's data (the buffer without its last LF), leaving the buffer
     /// empty.
     fn take_data(&mut self) -> String {
         let len = self.data.len() - 1; // the LF that closes the last data line
-        if self.data.capacity() > DATA_BUFFER_KEPT {
+        if len > DATA_BUFFER_KEPT {
+            // A large event takes the buffer, which the next one starts at
+            // this size.
+            self.large_data = self.data.len();
             let mut data = std::mem::take(&mut self.data);
             data.truncate(len);
+            if data.capacity() - len > len / 8 {
+                // Started for a larger event than this one.
+                data.shrink_to_fit();
+            }
             return data;
         }
+        self.large_data = 0;
         let data = String::from(&self.data[..len]);
-        self.data.clear();
+        self.clear_data();
         data
     }
 }

@@ -202,11 +202,12 @@ impl EventStreamParser {
             };
             self.lines.consume(buf, len);
             if len == 0 {
-                if let Some(event) = self.builder.dispatch(buf, &self.settings) {
+                let event = self.builder.dispatch(buf, &self.settings);
+                if event.is_some() {
                     // Lines are removed from the buffer once per event, not
                     // once per line.
                     self.lines.flush(buf);
-                    return Ok(Some(event));
+                    return Ok(event);
                 }
             } else if let Err(error) = self.builder.line(buf, start, start + len, &self.settings) {
                 self.flush(buf);

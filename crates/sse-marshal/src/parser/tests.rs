@@ -142,3 +142,39 @@ fn after_a_decode_the_buffer_holds_only_the_unfinished_line() {
     assert!(parser.decode(&mut buf).unwrap().is_none());
     assert_eq!(&buf[..], b"data: par");
 }
+
+#[test]
+fn large_events_get_buffers_of_their_own_size() {
+    /// `lines` data lines of `width` characters, as one event.
+    fn block(lines: usize, width: usize) -> (Vec<u8>, String) {
+        let line = "x".repeat(width);
+        let mut wire = Vec::new();
+        for _ in 0..lines {
+            wire.extend_from_slice(format!("data: {line}\n").as_bytes());
+        }
+        wire.push(b'\n');
+        (wire, vec![line; lines].join("\n"))
+    }
+    let mut parser = EventStreamParser::with_settings(ServerSentEventSettings::unlimited());
+    let mut buf = BytesMut::new();
+    // Large, then smaller and larger ones (each starts from the last one's
+    // size), then a small multi-line one: every event's data is what was
+    // sent, in a string not much larger than itself.
+    for (lines, width) in [(256, 255), (64, 255), (300, 255), (2, 10), (256, 255)] {
+        let (wire, expect) = block(lines, width);
+        buf.extend_from_slice(&wire);
+        let data = parser
+            .decode(&mut buf)
+            .unwrap()
+            .expect("an event")
+            .into_data();
+        assert_eq!(data, expect, "{lines} lines");
+        assert!(
+            data.capacity() <= data.len() + data.len() / 8,
+            "{lines} lines: capacity {} for {} bytes",
+            data.capacity(),
+            data.len()
+        );
+        assert!(buf.is_empty());
+    }
+}
