@@ -64,27 +64,47 @@ pub(super) fn canonical_decimal(value: &[u8]) -> Option<u64> {
     Some(n)
 }
 
+/// Values at least this long are checked with SIMD (`simdutf8`), shorter
+/// ones by `str::from_utf8`, which costs less to start.
+const SIMD_CHECK: usize = 128;
+
+/// Whether `bytes` is valid UTF-8, as the `str` it is.
+#[inline]
+fn check_utf8(bytes: &[u8]) -> Option<&str> {
+    if bytes.len() < SIMD_CHECK {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        simdutf8::basic::from_utf8(bytes).ok()
+    }
+}
+
 /// Decodes UTF-8 with replacement characters, as the specification says.
 ///
-/// Valid input (nearly all of it) is only checked: `str::from_utf8` checks
-/// ASCII a word at a time, where `String::from_utf8_lossy` walks every byte.
+/// Valid input (nearly all of it) is only checked; invalid input goes
+/// through `String::from_utf8_lossy`, which walks every byte.
 #[inline]
 pub(super) fn decode_utf8(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
+    match check_utf8(bytes) {
+        Some(text) => Cow::Borrowed(text),
+        None => String::from_utf8_lossy(bytes),
     }
 }
 
 /// [`decode_utf8`] into a `String` of exactly the decoded size.
 ///
-/// The bytes are copied first and checked in the copy, which starts at the
-/// allocation's (aligned) start: `str::from_utf8` checks aligned words only,
-/// and goes byte by byte up to the first word boundary.
+/// A short value is copied first and checked in the copy, which starts at
+/// the allocation's (aligned) start: `str::from_utf8` checks aligned words
+/// only, and goes byte by byte up to the first word boundary.
 #[inline]
 pub(super) fn decode_owned(bytes: &[u8]) -> String {
-    match String::from_utf8(bytes.to_vec()) {
-        Ok(text) => text,
+    if bytes.len() < SIMD_CHECK {
+        return match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => text,
+            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        };
+    }
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
         Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
@@ -139,6 +159,26 @@ mod tests {
             "99999999999999999999",
         ] {
             assert_eq!(canonical_decimal(refused.as_bytes()), None, "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn decoding_is_lossy_utf8_on_both_sides_of_the_simd_length() {
+        for len in [0, 1, 7, SIMD_CHECK - 1, SIMD_CHECK, SIMD_CHECK + 1, 1000] {
+            let valid: Vec<u8> = "aé€😀".bytes().cycle().take(len).collect();
+            let mut cases = vec![valid.clone()];
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                for bad in [&b"\xff"[..], b"\xe2\x82", b"\xed\xa0\x80"] {
+                    let mut bytes = valid.clone();
+                    bytes.splice(at.min(len)..at.min(len), bad.iter().copied());
+                    cases.push(bytes);
+                }
+            }
+            for bytes in cases {
+                let want = String::from_utf8_lossy(&bytes);
+                assert_eq!(decode_utf8(&bytes), want, "len {len}: {bytes:?}");
+                assert_eq!(decode_owned(&bytes), want, "len {len}: {bytes:?}");
+            }
         }
     }
 
