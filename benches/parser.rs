@@ -48,6 +48,18 @@ fn benches(c: &mut Criterion, corpora: &[Corpus]) {
                 black_box(&copy);
             })
         });
+        // What every parser here pays before it parses: each read copied
+        // into a buffer (then emptied, as if all of it had been parsed).
+        group.bench_function(LIMITS[2], |b| {
+            let mut buf = bytes::BytesMut::new();
+            b.iter(|| {
+                for read in black_box(&corpus.bytes).chunks(corpus.chunk) {
+                    buf.extend_from_slice(read);
+                    black_box(&buf);
+                    buf.clear();
+                }
+            })
+        });
         group.finish();
     }
 }

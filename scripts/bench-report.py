@@ -74,7 +74,7 @@ def parser_tables(runs):
         print("| parser | median time | MiB/s | events/s | allocations / event | spread of runs | ours is … faster |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         ours, _ = median_ns(runs, f"parse/{corpus}/ours")
-        names = ["ours"] + COMPETITORS + ["limit-memchr-newlines", "limit-memcpy"]
+        names = ["ours"] + COMPETITORS + ["limit-memchr-newlines", "limit-memcpy", "limit-reads"]
         best = None
         for name in names:
             ns, spread = median_ns(runs, f"parse/{corpus}/{name}")
