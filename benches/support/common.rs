@@ -1,5 +1,5 @@
-//! What the bench binaries share: which benchmarks a run selects, and where
-//! the allocation counts go for `scripts/bench-report.py`.
+//! What the bench binaries share: which benchmarks a run selects, the events'
+//! JSON data, and where the allocation counts go for `scripts/bench-report.py`.
 
 // Each bench binary that includes this module uses a part of it.
 #![allow(dead_code)]
@@ -25,6 +25,18 @@ const VALUED_FLAGS: &[&str] = &[
     "--plotting-backend",
     "--format",
 ];
+
+/// ~100 bytes of JSON, different for every event: the data of the parser's
+/// small events and of the encoder's events.
+pub(crate) fn json(n: u64) -> String {
+    format!(
+        r#"{{"seq":{n},"symbol":"ACME","price":{}.{:02},"size":{},"side":"buy","venue":"XNAS","ts":{}}}"#,
+        100 + n % 900,
+        n % 100,
+        1 + n % 5000,
+        1_700_000_000_000 + n * 7
+    )
+}
 
 /// `Some(filter)` when this is a benchmark run (`cargo bench`), not
 /// `cargo test --benches` or `--list`; the filter is criterion's first free

@@ -29,6 +29,8 @@ use http_body::Body;
 use sse_marshal::ToResponse;
 use sse_model::{EncodedEvent, EventType, ServerSentEvent};
 
+use crate::common::json;
+
 pub(crate) const EVENTS: usize = 10_000;
 pub(crate) const TICK: EventType = EventType::from_static("tick");
 
@@ -37,17 +39,6 @@ pub(crate) const TICK: EventType = EventType::from_static("tick");
 pub(crate) struct Record {
     pub(crate) seq: u64,
     pub(crate) json: String,
-}
-
-/// ~100 bytes of JSON, different for every event.
-pub(crate) fn json(n: u64) -> String {
-    format!(
-        r#"{{"seq":{n},"symbol":"ACME","price":{}.{:02},"size":{},"side":"buy","venue":"XNAS","ts":{}}}"#,
-        100 + n % 900,
-        n % 100,
-        1 + n % 5000,
-        1_700_000_000_000 + n * 7
-    )
 }
 
 pub(crate) fn records() -> Vec<Record> {

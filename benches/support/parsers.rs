@@ -19,6 +19,8 @@ use futures_util::Stream;
 use sse_marshal::{EventStreamParser, ServerSentEventSettings};
 use tokio_util::codec::Decoder;
 
+use crate::common::json;
+
 /// One corpus and how it is delivered.
 pub(crate) struct Corpus {
     /// The criterion group name is `parse/<name>`.
@@ -43,17 +45,6 @@ impl Summary {
         self.events += 1;
         self.data_bytes += data_len;
     }
-}
-
-/// ~100 bytes of JSON, different for every event.
-fn json(n: u64) -> String {
-    format!(
-        r#"{{"seq":{n},"symbol":"ACME","price":{}.{:02},"size":{},"side":"buy","venue":"XNAS","ts":{}}}"#,
-        100 + n % 900,
-        n % 100,
-        1 + n % 5000,
-        1_700_000_000_000 + n * 7
-    )
 }
 
 /// Corpus (i), or (iii) with `eol = "\r\n"`: 100 000 events of `id`,
