@@ -17,20 +17,27 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput};
 
 use crate::encoders::{
     axum_broadcast, axum_build, limit_append, ours_broadcast, ours_build, sse_codec_build, Inputs,
     EVENTS,
 };
 
-fn benches(c: &mut Criterion, inputs: &Inputs) {
-    let mut group = c.benchmark_group("encode/build");
+/// A group of `EVENTS` events per iteration, measured alike in both cases.
+fn measured<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
     group
         .throughput(Throughput::Elements(EVENTS as u64))
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
+    group
+}
+
+fn benches(c: &mut Criterion, inputs: &Inputs) {
+    let mut group = measured(c, "encode/build");
     group.bench_function("ours", |b| {
         b.iter_batched(|| inputs.records.clone(), ours_build, BatchSize::LargeInput)
     });
@@ -47,12 +54,7 @@ fn benches(c: &mut Criterion, inputs: &Inputs) {
     });
     group.finish();
 
-    let mut group = c.benchmark_group("encode/broadcast");
-    group
-        .throughput(Throughput::Elements(EVENTS as u64))
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    let mut group = measured(c, "encode/broadcast");
     group.bench_function("ours", |b| b.iter(|| ours_broadcast(&inputs.shared_ours)));
     group.bench_function("axum", |b| b.iter(|| axum_broadcast(&inputs.shared_axum)));
     let mut buf = BytesMut::with_capacity(4 << 20);

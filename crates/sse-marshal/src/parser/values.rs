@@ -103,10 +103,7 @@ pub(super) fn decode_owned(bytes: &[u8]) -> String {
             Err(_) => String::from_utf8_lossy(bytes).into_owned(),
         };
     }
-    match simdutf8::basic::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
+    decode_utf8(bytes).into_owned()
 }
 
 #[cfg(test)]
