@@ -27,9 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-#[path = "support/test_server.rs"]
-mod test_server;
-use test_server::{start, within, TestServer};
+use sse_test_support::{start, within, TestServer};
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)

@@ -28,19 +28,36 @@
 //!   `Stream` of events becomes a `text/event-stream` response.
 //! - [`Route::or`] combines routes; unmatched paths get `404`, a wrong method
 //!   `405` with `Allow`, and `HEAD` is answered for `GET` routes.
-//! - [`serve`] and [`serve_with_shutdown`] run a route on a
-//!   `tokio::net::TcpListener` over HTTP/1.1 and cleartext HTTP/2. Shutdown
-//!   ends open event streams, and a client that goes away has its stream's
-//!   source dropped.
+//! - [`Server`] runs a route on a `tokio::net::TcpListener` over HTTP/1.1
+//!   and cleartext HTTP/2, bounded by a [`ServerConfig`] (timeouts for idle,
+//!   silent and slow clients, head limits, a connection limit);
+//!   [`serve`] and [`serve_with_shutdown`] do so with the defaults.
+//!   Shutdown ends open event streams, and a client that goes away has its
+//!   stream's source dropped.
+//!
+//! # Inside the server
+//!
+//! The accept loop (`server`) hands each connection to `connection`, which
+//! gives it to the direct HTTP/1.1 path (`direct_http1`: request heads read
+//! and responses written on the socket itself, no buffer held while an event
+//! stream is open) and, for what that path does not answer (bodies,
+//! upgrades, HTTP/2), to hyper (`hyper_handoff`). Both paths answer through
+//! the same [`Route`].
 
 mod completion;
-mod http1;
+mod config;
+mod connection;
+mod direct_http1;
+mod host;
+mod hyper_handoff;
 mod path;
 mod request;
 mod route;
-mod serve;
+mod server;
+mod until_shutdown;
 
 pub use completion::Completion;
+pub use config::ServerConfig;
 pub use request::{RequestBody, RequestContext};
 pub use route::{path, path_prefix, MethodRoute, PathRoute, Route};
-pub use serve::{serve, serve_with_shutdown};
+pub use server::{serve, serve_with_shutdown, Server};

@@ -1,13 +1,11 @@
 //! Writing a response: its head, then its body framed by a length, by
 //! chunks, or by the end of the connection.
 
-use std::io::{self, IoSlice};
 use std::time::SystemTime;
 
 use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{response, StatusCode, Version};
 use http_body::SizeHint;
-use tokio::net::TcpStream;
 
 /// How the body's end is marked on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,8 +140,9 @@ fn declared_length(headers: &mut http::HeaderMap) -> Option<u64> {
 pub(crate) fn reject(status: StatusCode) -> Vec<u8> {
     let reason = status.canonical_reason().unwrap_or("");
     format!(
-        "HTTP/1.1 {} {reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-        status.as_str()
+        "HTTP/1.1 {} {reason}\r\ndate: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        status.as_str(),
+        httpdate::fmt_http_date(SystemTime::now()),
     )
     .into_bytes()
 }
@@ -158,41 +157,6 @@ pub(crate) fn chunk_size_line(len: usize, line: &mut [u8; 18]) -> &[u8] {
     }
     line[digits..digits + 2].copy_from_slice(b"\r\n");
     &line[..digits + 2]
-}
-
-/// Writes all of `parts`, in order, with as few system calls as the socket
-/// allows (one, unless it is full).
-pub(crate) async fn write_all(stream: &TcpStream, parts: &mut [&[u8]]) -> io::Result<()> {
-    loop {
-        let Some(first) = parts.iter().position(|part| !part.is_empty()) else {
-            return Ok(());
-        };
-        let parts = &mut parts[first..];
-        stream.writable().await?;
-        let written = if let [only] = parts {
-            stream.try_write(only)
-        } else {
-            // A chunk is at most four parts (head, size, data, CRLF): no
-            // allocation for the list.
-            let mut slices = [IoSlice::new(&[]); 4];
-            let count = parts.len().min(slices.len());
-            for (slot, part) in slices.iter_mut().zip(parts.iter()) {
-                *slot = IoSlice::new(part);
-            }
-            stream.try_write_vectored(&slices[..count])
-        };
-        let mut written = match written {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(written) => written,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(error) => return Err(error),
-        };
-        for part in parts.iter_mut() {
-            let taken = written.min(part.len());
-            *part = &part[taken..];
-            written -= taken;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -297,10 +261,14 @@ mod tests {
             "HTTP/1.1 599 \r\ncontent-length: 0\r\nconnection: keep-alive\r\n\r\n"
         );
         assert!(keep_alive);
-        assert_eq!(
-            reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-        );
+        let rejected =
+            String::from_utf8(reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)).unwrap();
+        let (date, rest) = rejected
+            .strip_prefix("HTTP/1.1 431 Request Header Fields Too Large\r\ndate: ")
+            .and_then(|rest| rest.split_once("\r\n"))
+            .expect("a status line, then a date");
+        assert!(httpdate::parse_http_date(date).is_ok(), "{date:?}");
+        assert_eq!(rest, "content-length: 0\r\nconnection: close\r\n\r\n");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! A socket with bytes already read from it put back in front.
+//! A connection with bytes already read from it put back in front.
 
 use std::io;
 use std::pin::Pin;
@@ -6,24 +6,23 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 
-/// Reads `prefix` first, then the socket; writes go to the socket. This is
+/// Reads `prefix` first, then the stream; writes go to the stream. This is
 /// how a connection whose first bytes this server has already read is handed
 /// to hyper, which reads them again from the start.
 #[derive(Debug)]
-pub(crate) struct Rewind {
+pub(crate) struct Rewind<S> {
     prefix: Bytes,
-    stream: TcpStream,
+    stream: S,
 }
 
-impl Rewind {
-    pub(crate) fn new(prefix: Bytes, stream: TcpStream) -> Self {
+impl<S> Rewind<S> {
+    pub(crate) fn new(prefix: Bytes, stream: S) -> Self {
         Rewind { prefix, stream }
     }
 }
 
-impl AsyncRead for Rewind {
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -39,7 +38,7 @@ impl AsyncRead for Rewind {
     }
 }
 
-impl AsyncWrite for Rewind {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -73,6 +72,7 @@ impl AsyncWrite for Rewind {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     #[tokio::test]
     async fn the_prefix_is_read_before_the_socket_in_reads_of_any_size() {

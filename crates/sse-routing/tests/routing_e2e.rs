@@ -37,9 +37,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-#[path = "support/test_server.rs"]
-mod test_server;
-use test_server::{start, within};
+use sse_test_support::{dechunk, find, start, within};
 
 // ---------------------------------------------------------------------------
 // Sources that report being dropped
@@ -237,10 +235,6 @@ fn datas(events: &[ServerSentEvent]) -> Vec<&str> {
 // Raw HTTP/1.1 over a plain TcpStream
 // ---------------------------------------------------------------------------
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 /// A response read off the wire up to the connection's end.
 struct RawResponse {
     head: String,
@@ -293,25 +287,6 @@ async fn raw_exchange(addr: SocketAddr, request: &str) -> RawResponse {
         assert_eq!(response.body.len(), length.parse::<usize>().unwrap());
     }
     response
-}
-
-/// Strictly decodes a complete chunked body: chunks, the last chunk, no
-/// trailers, nothing after.
-fn dechunk(mut wire: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = find(wire, b"\r\n").expect("a chunk size line");
-        let size = std::str::from_utf8(&wire[..line_end]).unwrap();
-        let size = usize::from_str_radix(size, 16).expect("a hex chunk size");
-        wire = &wire[line_end + 2..];
-        if size == 0 {
-            assert_eq!(wire, b"\r\n", "the last chunk ends the body");
-            return body;
-        }
-        body.extend_from_slice(&wire[..size]);
-        assert_eq!(&wire[size..size + 2], b"\r\n", "a chunk ends with CRLF");
-        wire = &wire[size + 2..];
-    }
 }
 
 /// Reads from `stream` until the bytes read contain `needle`.

@@ -6,13 +6,22 @@ use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT};
 use http::header::{TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
 
-/// The largest request head accepted, in bytes; a larger one is answered
-/// with `431 Request Header Fields Too Large`. Browsers send well under this,
-/// cookies included.
-pub(crate) const MAX_HEAD: usize = 64 * 1024;
+use crate::host;
 
-/// At most this many header fields.
-const MAX_HEADERS: usize = 100;
+/// The limits on a request head: its size, request line and fields
+/// together, and the number of its fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) max_head: usize,
+    pub(crate) max_headers: usize,
+}
+
+/// The longest request target `http::Uri` holds (as hyper, `414` beyond).
+const MAX_TARGET: usize = u16::MAX as usize - 1;
+
+/// How many header fields fit in the parser's stack array; a larger limit
+/// costs an allocation per head.
+const STACK_HEADERS: usize = 100;
 
 /// What a cleartext HTTP/2 connection starts with (RFC 9113, 3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -40,7 +49,7 @@ pub(crate) enum Parsed {
 
 /// Reads the request at the head of `buf`; `first`: these are the
 /// connection's first bytes, which may be the HTTP/2 preface.
-pub(crate) fn parse(buf: &[u8], first: bool) -> Parsed {
+pub(crate) fn parse(buf: &[u8], first: bool, limits: Limits) -> Parsed {
     let shared = buf.len().min(H2_PREFACE.len());
     if first && buf[..shared] == H2_PREFACE[..shared] {
         return if shared == H2_PREFACE.len() {
@@ -49,12 +58,30 @@ pub(crate) fn parse(buf: &[u8], first: bool) -> Parsed {
             Parsed::Partial
         };
     }
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut head = httparse::Request::new(&mut fields);
+    let mut on_stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    let mut on_heap = Vec::new();
+    let fields = if limits.max_headers <= STACK_HEADERS {
+        &mut on_stack[..limits.max_headers]
+    } else {
+        on_heap.resize(limits.max_headers, httparse::EMPTY_HEADER);
+        &mut on_heap[..]
+    };
+    let mut head = httparse::Request::new(fields);
+    let too_large = || {
+        // A request line that has not ended within the limit is a target
+        // too long to serve (the method and version are short).
+        let line_ended = buf[..buf.len().min(limits.max_head)].contains(&b'\n');
+        Parsed::Reject(if line_ended {
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        } else {
+            StatusCode::URI_TOO_LONG
+        })
+    };
     let head_len = match head.parse(buf) {
-        Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD => len,
-        Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Parsed::Partial,
-        Ok(_) | Err(httparse::Error::TooManyHeaders) => {
+        Ok(httparse::Status::Complete(len)) if len <= limits.max_head => len,
+        Ok(httparse::Status::Partial) if buf.len() <= limits.max_head => return Parsed::Partial,
+        Ok(_) => return too_large(),
+        Err(httparse::Error::TooManyHeaders) => {
             return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
         }
         Err(_) => return Parsed::Reject(StatusCode::BAD_REQUEST),
@@ -78,7 +105,11 @@ fn build(head: &httparse::Request<'_, '_>) -> Result<Option<(Request<()>, bool)>
     if method == Method::CONNECT {
         return Ok(None);
     }
-    let uri = Uri::try_from(head.path.unwrap_or_default()).map_err(|_| bad)?;
+    let target = head.path.unwrap_or_default();
+    if target.len() > MAX_TARGET {
+        return Err(StatusCode::URI_TOO_LONG);
+    }
+    let uri = Uri::try_from(target).map_err(|_| bad)?;
     let version = match head.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
@@ -106,6 +137,9 @@ fn build(head: &httparse::Request<'_, '_>) -> Result<Option<(Request<()>, bool)>
             }
         }
         headers.append(name, value);
+    }
+    if !host::is_acceptable(version, &headers) {
+        return Err(bad);
     }
     let keep_alive = match version {
         Version::HTTP_10 => keep_alive && !close,
@@ -139,8 +173,13 @@ pub(crate) fn may_be_complete(buf: &[u8], old_len: usize) -> bool {
 mod tests {
     use super::*;
 
+    const LIMITS: Limits = Limits {
+        max_head: 64 * 1024,
+        max_headers: 100,
+    };
+
     fn request(head: &str) -> (Request<()>, usize, bool) {
-        match parse(head.as_bytes(), true) {
+        match parse(head.as_bytes(), true, LIMITS) {
             Parsed::Request {
                 request,
                 head_len,
@@ -165,9 +204,15 @@ mod tests {
     #[test]
     fn keep_alive_follows_the_version_and_connection_header() {
         let cases = [
-            ("GET / HTTP/1.1\r\n\r\n", true),
-            ("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false),
-            ("GET / HTTP/1.1\r\nConnection: foo, Close\r\n\r\n", false),
+            ("GET / HTTP/1.1\r\nHost: a\r\n\r\n", true),
+            (
+                "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                false,
+            ),
+            (
+                "GET / HTTP/1.1\r\nConnection: foo, Close\r\nHost: a\r\n\r\n",
+                false,
+            ),
             ("GET / HTTP/1.0\r\n\r\n", false),
             ("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true),
         ];
@@ -188,11 +233,11 @@ mod tests {
             "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
         ] {
             assert!(
-                matches!(parse(head.as_bytes(), true), Parsed::Handoff),
+                matches!(parse(head.as_bytes(), true, LIMITS), Parsed::Handoff),
                 "{head:?}"
             );
         }
-        let (request, _, _) = request("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+        let (request, _, _) = request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
         assert_eq!(request.method(), Method::POST);
     }
 
@@ -200,13 +245,13 @@ mod tests {
     fn the_http2_preface_counts_only_at_the_start_and_lengths_must_be_digits() {
         let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
         assert!(matches!(
-            parse(preface, false),
+            parse(preface, false, LIMITS),
             Parsed::Reject(StatusCode::BAD_REQUEST)
         ));
         for length in ["", "+0", "0, 0", "-0"] {
             let head = format!("GET / HTTP/1.1\r\nContent-Length: {length}\r\n\r\n");
             assert!(
-                matches!(parse(head.as_bytes(), true), Parsed::Handoff),
+                matches!(parse(head.as_bytes(), true, LIMITS), Parsed::Handoff),
                 "{length:?}"
             );
         }
@@ -222,7 +267,7 @@ mod tests {
             "GET / HTTP/1.1\r\nA: b\r\n",
         ] {
             assert!(
-                matches!(parse(partial.as_bytes(), true), Parsed::Partial),
+                matches!(parse(partial.as_bytes(), true, LIMITS), Parsed::Partial),
                 "{partial:?}"
             );
         }
@@ -233,21 +278,86 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    parse(bad.as_bytes(), true),
+                    parse(bad.as_bytes(), true, LIMITS),
                     Parsed::Reject(StatusCode::BAD_REQUEST)
                 ),
                 "{bad:?}"
             );
         }
-        let long = format!("GET / HTTP/1.1\r\nA: {}\r\n", "x".repeat(MAX_HEAD));
+        let long = format!("GET / HTTP/1.1\r\nA: {}\r\n", "x".repeat(LIMITS.max_head));
         assert!(matches!(
-            parse(long.as_bytes(), true),
+            parse(long.as_bytes(), true, LIMITS),
             Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
         ));
-        let many: String = (0..=MAX_HEADERS).map(|i| format!("A{i}: b\r\n")).collect();
+        let many: String = (0..=LIMITS.max_headers)
+            .map(|i| format!("A{i}: b\r\n"))
+            .collect();
         let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
         assert!(matches!(
-            parse(many.as_bytes(), true),
+            parse(many.as_bytes(), true, LIMITS),
+            Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        ));
+    }
+
+    #[test]
+    fn an_http11_request_needs_one_valid_host() {
+        for bad in [
+            "GET / HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n",
+            "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+        ] {
+            assert!(
+                matches!(
+                    parse(bad.as_bytes(), true, LIMITS),
+                    Parsed::Reject(StatusCode::BAD_REQUEST)
+                ),
+                "{bad:?}"
+            );
+        }
+        request("GET / HTTP/1.0\r\n\r\n");
+        request("GET / HTTP/1.1\r\nHost: [::1]:8000\r\n\r\n");
+    }
+
+    #[test]
+    fn a_target_too_long_gets_414_and_a_long_head_431() {
+        let long_target = format!("GET /{} HTTP/1.1\r\n", "a".repeat(LIMITS.max_head));
+        assert!(matches!(
+            parse(long_target.as_bytes(), true, LIMITS),
+            Parsed::Reject(StatusCode::URI_TOO_LONG)
+        ));
+        // Whole, with the head limit raised past what `Uri` holds.
+        let huge = Limits {
+            max_head: 128 * 1024,
+            ..LIMITS
+        };
+        let whole = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(70_000));
+        assert!(matches!(
+            parse(whole.as_bytes(), true, huge),
+            Parsed::Reject(StatusCode::URI_TOO_LONG)
+        ));
+        let fits = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(60_000));
+        assert!(matches!(
+            parse(fits.as_bytes(), true, LIMITS),
+            Parsed::Request { .. }
+        ));
+    }
+
+    #[test]
+    fn more_fields_than_the_stack_holds_may_be_allowed() {
+        let fields: String = (0..150).map(|i| format!("A{i}: b\r\n")).collect();
+        let head = format!("GET / HTTP/1.1\r\nHost: a\r\n{fields}\r\n");
+        let many = Limits {
+            max_headers: 200,
+            ..LIMITS
+        };
+        assert!(matches!(
+            parse(head.as_bytes(), true, many),
+            Parsed::Request { .. }
+        ));
+        assert!(matches!(
+            parse(head.as_bytes(), true, LIMITS),
             Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
         ));
     }

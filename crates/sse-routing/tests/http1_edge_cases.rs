@@ -19,9 +19,7 @@ use sse_routing::{path, Route};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-#[path = "support/test_server.rs"]
-mod test_server;
-use test_server::{start, within};
+use sse_test_support::{start, within};
 
 const BIG: usize = 16 * 1024 * 1024;
 
