@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Fuzz the event stream parser and the unmarshaller with cargo-fuzz (libFuzzer).
+# Fuzz with cargo-fuzz (libFuzzer): the event stream parser, the unmarshaller,
+# the server's direct HTTP/1.1 head decision against hyper's (http1_head), and
+# its response head writer and chunk size lines (response_head).
 #
 #   bash scripts/fuzz.sh [seconds] [target...]
 #
-# Runs each target (default: parser unmarshal) for `seconds` (default 60), starting
+# Runs each target (default: all four) for `seconds` (default 60), starting
 # from the committed seeds in fuzz/corpus/<target>/. The seeds are copied to a
 # temporary working corpus, so a run never adds files to the repository; a crash is
 # written to fuzz/artifacts/<target>/ (git-ignored) and fails the script.
@@ -22,7 +24,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECONDS_PER_TARGET="${1:-60}"
 shift || true
 TARGETS=("$@")
-[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(parser unmarshal)
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(parser unmarshal http1_head response_head)
 # Memory ceiling per fuzzing process; the targets hold kilobytes, so hitting it
 # means memory grew without bound.
 RSS_LIMIT_MB="${RSS_LIMIT_MB:-1024}"

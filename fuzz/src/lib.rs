@@ -1,5 +1,6 @@
 //! The checks behind the fuzz targets, as plain functions so that they can
-//! also be replayed without libFuzzer.
+//! also be replayed without libFuzzer. This module holds the parser's and
+//! the unmarshaller's; [`http1`] the server's direct HTTP/1.1 path's.
 //!
 //! # Input layout
 //!
@@ -36,6 +37,8 @@
 //! chunks yields exactly what the parser yields on the whole input, up to and
 //! including its first error (after which the stream ends), and a failing
 //! body ends the stream with a body error.
+
+pub mod http1;
 
 use std::sync::{Arc, Mutex};
 

@@ -48,6 +48,9 @@ mod completion;
 mod config;
 mod connection;
 mod direct_http1;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod host;
 mod hyper_handoff;
 mod path;

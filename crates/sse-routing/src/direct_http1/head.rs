@@ -79,7 +79,9 @@ pub(crate) fn parse(buf: &[u8], first: bool, limits: Limits) -> Parsed {
     };
     let head_len = match head.parse(buf) {
         Ok(httparse::Status::Complete(len)) if len <= limits.max_head => len,
-        Ok(httparse::Status::Partial) if buf.len() <= limits.max_head => return Parsed::Partial,
+        // As hyper: a buffer that reached the limit without a whole head is
+        // refused.
+        Ok(httparse::Status::Partial) if buf.len() < limits.max_head => return Parsed::Partial,
         Ok(_) => return too_large(),
         Err(httparse::Error::TooManyHeaders) => {
             return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
@@ -124,16 +126,25 @@ fn build(head: &httparse::Request<'_, '_>) -> Result<Option<(Request<()>, bool)>
         }
         let no_length =
             |value: &HeaderValue| !value.is_empty() && value.as_bytes().iter().all(|&b| b == b'0');
-        if name == CONTENT_LENGTH && !no_length(&value) {
-            // A body, or a malformed length (empty, signed, a list), which
-            // hyper answers with 400.
-            return Ok(None);
+        if name == CONTENT_LENGTH {
+            if !no_length(&value) {
+                // A body, or a malformed length (empty, signed, a list),
+                // which hyper answers with 400.
+                return Ok(None);
+            }
+            if headers.contains_key(CONTENT_LENGTH) {
+                // A repeated length that agrees (every one here is zero):
+                // kept once, as hyper does.
+                continue;
+            }
         }
-        if name == CONNECTION {
-            for token in value.as_bytes().split(|&b| b == b',') {
-                let token = token.trim_ascii();
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+        // A `Connection` value with bytes outside visible ASCII is no list
+        // of tokens, and says nothing (as hyper reads it).
+        if let (true, Ok(tokens)) = (name == CONNECTION, value.to_str()) {
+            for token in tokens.split(',') {
+                let token = token.trim();
+                close |= token.eq_ignore_ascii_case("close");
+                keep_alive |= token.eq_ignore_ascii_case("keep-alive");
             }
         }
         headers.append(name, value);
@@ -215,6 +226,15 @@ mod tests {
             ),
             ("GET / HTTP/1.0\r\n\r\n", false),
             ("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true),
+            (
+                "GET / HTTP/1.0\r\nConnection: a\r\nConnection: Keep-Alive\r\n\r\n",
+                true,
+            ),
+            // Not a token list: ignored.
+            (
+                "GET / HTTP/1.0\r\nConnection: keep-alive, \u{e9}\r\n\r\n",
+                false,
+            ),
         ];
         for (head, want) in cases {
             assert_eq!(request(head).2, want, "{head:?}");
@@ -237,8 +257,18 @@ mod tests {
                 "{head:?}"
             );
         }
-        let (request, _, _) = request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
-        assert_eq!(request.method(), Method::POST);
+        let (post, _, _) = request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(post.method(), Method::POST);
+        // Repeated zero lengths are one, as hyper reads them.
+        let (repeated, _, _) = request(
+            "POST / HTTP/1.1\r\nContent-Length: 00\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+        );
+        let lengths: Vec<_> = repeated
+            .headers()
+            .get_all("content-length")
+            .iter()
+            .collect();
+        assert_eq!(lengths, ["00"]);
     }
 
     #[test]

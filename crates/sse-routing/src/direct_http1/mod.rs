@@ -167,7 +167,7 @@ async fn read_head(
     loop {
         // Past the limit the head is refused even if it has not ended.
         let worth_parsing =
-            pending.len() > limits.max_head || head::may_be_complete(pending, old_len);
+            pending.len() >= limits.max_head || head::may_be_complete(pending, old_len);
         if !pending.is_empty() && worth_parsing {
             // A client pipelining without end gets its turn taken now and
             // then, like any task.
@@ -184,7 +184,7 @@ async fn read_head(
         }
         // The buffer is allocated once a request starts arriving, not while
         // a kept-alive connection waits for one.
-        let read = socket::read_some(stream, pending, limits.max_head + 1);
+        let read = socket::read_some(stream, pending, limits.max_head);
         let read = match deadline {
             None => read.await?,
             Some(deadline) => match tokio::time::timeout_at(deadline, read).await {

@@ -91,7 +91,9 @@ pub(crate) fn head(
     } else if exchange.version == Version::HTTP_10 {
         headers.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
     }
-    if !headers.contains_key(DATE) {
+    if !has_one_valid_date(headers) {
+        // `Date` is a single HTTP-date (RFC 9110, 6.6.1): a handler's own
+        // is kept only if it is one.
         let now = httpdate::fmt_http_date(SystemTime::now());
         if let Ok(value) = HeaderValue::try_from(now) {
             headers.insert(DATE, value);
@@ -113,6 +115,17 @@ pub(crate) fn head(
     }
     head.extend_from_slice(b"\r\n");
     (head, framing, keep_alive)
+}
+
+/// Whether `headers` hold exactly one `date`, and a valid one.
+fn has_one_valid_date(headers: &http::HeaderMap) -> bool {
+    let mut dates = headers.get_all(DATE).iter();
+    match (dates.next(), dates.next()) {
+        (Some(date), None) => date
+            .to_str()
+            .is_ok_and(|date| httpdate::parse_http_date(date).is_ok()),
+        _ => false,
+    }
 }
 
 /// The length a handler declared, if it is one plain decimal number; any
@@ -324,6 +337,31 @@ mod tests {
         let (head, framing, _) = head_of(response, SizeHint::with_exact(0), GET11);
         assert_eq!(head, "HTTP/1.1 204 No Content\r\n\r\n");
         assert_eq!(framing, Framing::None);
+    }
+
+    #[test]
+    fn a_handlers_date_is_kept_only_when_it_is_one_valid_date() {
+        let valid = "Sun, 06 Nov 1994 08:49:37 GMT";
+        for (dates, kept) in [
+            (&[valid][..], true),
+            (&["yesterday"][..], false),
+            (&[valid, valid][..], false),
+        ] {
+            let mut builder = Response::builder();
+            for date in dates {
+                builder = builder.header("date", *date);
+            }
+            let (mut parts, ()) = builder.body(()).unwrap().into_parts();
+            let (head, _, _) = head(&mut parts, &SizeHint::with_exact(0), GET11);
+            let head = String::from_utf8(head).unwrap();
+            let sent: Vec<&str> = head
+                .lines()
+                .filter_map(|line| line.strip_prefix("date: "))
+                .collect();
+            assert_eq!(sent.len(), 1, "{head:?}");
+            assert_eq!(sent[0] == valid, kept, "{dates:?}");
+            assert!(httpdate::parse_http_date(sent[0]).is_ok());
+        }
     }
 
     #[test]

@@ -37,7 +37,13 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use sse_test_support::{dechunk, find, start, within};
+use sse_test_support::{dechunk, find, start_configured, within, TestServer};
+
+/// Serves `route` with the configuration of the test binary that includes
+/// this file.
+async fn start(route: Route) -> TestServer {
+    start_configured(route, crate::config()).await
+}
 
 // ---------------------------------------------------------------------------
 // Sources that report being dropped
