@@ -40,6 +40,25 @@
 
 pub mod http1;
 
+#[cfg(test)]
+mod corpus {
+    /// The committed seeds of the fuzz target `target`
+    /// (`fuzz/corpus/<target>/`), with their paths.
+    pub(crate) fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+        let dir = format!("{}/corpus/{target}", env!("CARGO_MANIFEST_DIR"));
+        let mut seeds: Vec<_> = std::fs::read_dir(&dir)
+            .expect("the seed corpus")
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                (path.display().to_string(), std::fs::read(&path).unwrap())
+            })
+            .collect();
+        seeds.sort();
+        assert!(seeds.len() >= 5, "only {} seeds in {dir}", seeds.len());
+        seeds
+    }
+}
+
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
@@ -443,15 +462,8 @@ mod tests {
     use super::*;
 
     fn seeds() -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::new();
-        for target in ["parser", "unmarshal"] {
-            let dir = format!("{}/corpus/{target}", env!("CARGO_MANIFEST_DIR"));
-            for entry in std::fs::read_dir(&dir).expect("the seed corpus") {
-                let path = entry.unwrap().path();
-                out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
-            }
-        }
-        assert!(out.len() >= 10, "only {} seeds", out.len());
+        let mut out = crate::corpus::seeds("parser");
+        out.extend(crate::corpus::seeds("unmarshal"));
         out
     }
 

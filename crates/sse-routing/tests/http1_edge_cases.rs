@@ -1,4 +1,4 @@
-//! Edge cases of the server's own HTTP/1.1 path (crates/sse-routing/src/http1),
+//! Edge cases of the server's own HTTP/1.1 path (crates/sse-routing/src/direct_http1),
 //! each from a review that compared it with RFC 9112 and with hyper: framing
 //! of handler responses, the hand-over decision, closing without destroying a
 //! response, cooperative scheduling, shutdown, and the head timeout after a
