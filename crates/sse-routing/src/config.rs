@@ -18,6 +18,7 @@ use std::time::Duration;
 /// | [`write_timeout`](Self::with_write_timeout) | 60 s | a connection whose client accepts no bytes this long (it stopped reading) is closed, its event stream's source dropped |
 /// | [`max_connections`](Self::with_max_connections) | none | the server stops accepting until a connection closes |
 /// | [`http2_keep_alive`](Self::with_http2_keep_alive) | ping every 20 s, 20 s to answer | an HTTP/2 connection that does not answer a ping is closed |
+/// | [`http2_max_concurrent_streams`](Self::with_http2_max_concurrent_streams) | 200 | further streams on the connection are refused until one closes |
 /// | [`shutdown_grace`](Self::with_shutdown_grace) | 10 s | connections still busy this long after the shutdown signal are closed |
 /// | [`direct_http1`](Self::with_direct_http1) | on | off: hyper serves every request |
 ///
@@ -48,6 +49,7 @@ pub struct ServerConfig {
     pub(crate) max_connections: Option<usize>,
     pub(crate) http2_keep_alive_interval: Option<Duration>,
     pub(crate) http2_keep_alive_timeout: Duration,
+    pub(crate) http2_max_concurrent_streams: u32,
     pub(crate) shutdown_grace: Duration,
     pub(crate) direct_http1: bool,
 }
@@ -74,6 +76,7 @@ impl Default for ServerConfig {
             max_connections: None,
             http2_keep_alive_interval: Some(Duration::from_secs(20)),
             http2_keep_alive_timeout: Duration::from_secs(20),
+            http2_max_concurrent_streams: 200,
             shutdown_grace: Duration::from_secs(10),
             direct_http1: true,
         }
@@ -173,6 +176,14 @@ impl ServerConfig {
         self
     }
 
+    /// The most streams (requests, event streams among them) one HTTP/2
+    /// connection may have open at once; a client opening more has them
+    /// refused (`REFUSED_STREAM`) and retries them when one closes.
+    pub fn with_http2_max_concurrent_streams(mut self, max: u32) -> Self {
+        self.http2_max_concurrent_streams = max;
+        self
+    }
+
     /// How long connections may take to finish after the shutdown signal.
     /// Event streams end at once; a response to a client that stopped
     /// reading could otherwise keep the server from returning.
@@ -243,6 +254,11 @@ impl ServerConfig {
             self.http2_keep_alive_interval,
             self.http2_keep_alive_timeout,
         )
+    }
+
+    /// See [`with_http2_max_concurrent_streams`](Self::with_http2_max_concurrent_streams).
+    pub fn http2_max_concurrent_streams(&self) -> u32 {
+        self.http2_max_concurrent_streams
     }
 
     /// See [`with_shutdown_grace`](Self::with_shutdown_grace).

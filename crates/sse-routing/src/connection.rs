@@ -10,7 +10,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use crate::direct_http1::{self, Outcome};
-use crate::hyper_handoff::{self, Rewind};
+use crate::hyper_handoff::{self, Protocol, Rewind};
 use crate::{Route, ServerConfig};
 
 /// What every connection of a server shares.
@@ -19,6 +19,9 @@ pub(crate) struct Shared {
     pub(crate) route: Route,
     pub(crate) config: ServerConfig,
     pub(crate) shutdown: CancellationToken,
+    /// Present when the server speaks HTTPS.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::TlsConfig>,
 }
 
 /// Serves `stream` until it ends, or closes it once the shutdown grace
@@ -45,20 +48,30 @@ pub(crate) async fn serve(
 }
 
 async fn serve_protocols(stream: TcpStream, shared: &Shared) {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &shared.tls {
+        // Boxed: a TLS stream is large, and a future is as large as its
+        // largest state; cleartext connections should not pay for it.
+        return Box::pin(crate::tls::serve(stream, tls.acceptor(), shared)).await;
+    }
     let Shared {
         route,
         config,
         shutdown,
+        ..
     } = shared;
     if !config.direct_http1 {
         let io = Rewind::new(Bytes::new(), stream);
-        return hyper_handoff::serve(io, route, config, shutdown, config.first_byte_timeout).await;
+        let first_wait = config.first_byte_timeout;
+        return hyper_handoff::serve(io, route, config, shutdown, Protocol::Detect, first_wait)
+            .await;
     }
     match direct_http1::serve(stream, route, config, shutdown).await {
         Outcome::Done => {}
         Outcome::HandOver(stream, read) => {
             let io = Rewind::new(Bytes::from(read), stream);
-            hyper_handoff::serve(io, route, config, shutdown, config.idle_timeout).await;
+            let first_wait = config.idle_timeout;
+            hyper_handoff::serve(io, route, config, shutdown, Protocol::Detect, first_wait).await;
         }
     }
 }

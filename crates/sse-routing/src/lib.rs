@@ -57,6 +57,9 @@ mod path;
 mod request;
 mod route;
 mod server;
+mod service;
+#[cfg(feature = "tls")]
+mod tls;
 mod until_shutdown;
 
 pub use completion::Completion;
@@ -64,3 +67,10 @@ pub use config::ServerConfig;
 pub use request::{RequestBody, RequestContext};
 pub use route::{path, path_prefix, MethodRoute, PathRoute, Route};
 pub use server::{serve, serve_with_shutdown, Server};
+pub use service::RouteFuture;
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, TlsError};
+/// The rustls crate this one is built with, for [`TlsConfig::from_rustls`]
+/// (feature `tls`).
+#[cfg(feature = "tls")]
+pub use tokio_rustls::rustls;

@@ -41,6 +41,8 @@ use crate::{Route, ServerConfig};
 pub struct Server {
     route: Route,
     config: ServerConfig,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::TlsConfig>,
 }
 
 impl Server {
@@ -49,6 +51,8 @@ impl Server {
         Server {
             route,
             config: ServerConfig::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -61,6 +65,32 @@ impl Server {
     /// The configuration in effect.
     pub fn config(&self) -> &ServerConfig {
         &self.config
+    }
+
+    /// Serves HTTPS instead of cleartext (feature `tls`): every connection
+    /// starts with a TLS handshake, which the
+    /// [first-byte timeout](ServerConfig::with_first_byte_timeout) bounds,
+    /// and speaks the HTTP its ALPN chose: HTTP/2, where every event stream
+    /// of a page shares one connection, or HTTP/1.1. hyper serves both; the
+    /// direct HTTP/1.1 writer is for cleartext (where a proxy in front
+    /// terminates TLS). A failed handshake closes that connection only.
+    ///
+    /// ```
+    /// use sse_routing::{path, Server, TlsConfig};
+    ///
+    /// let generated = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// let tls = TlsConfig::from_pem(
+    ///     generated.cert.pem().as_bytes(),
+    ///     generated.key_pair.serialize_pem().as_bytes(),
+    /// )
+    /// .unwrap();
+    /// let server = Server::new(path("").get().complete("hello")).with_tls(tls);
+    /// # drop(server);
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: crate::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Serves until the process ends.
@@ -91,6 +121,8 @@ impl Server {
             route: self.route,
             config: self.config,
             shutdown: CancellationToken::new(),
+            #[cfg(feature = "tls")]
+            tls: self.tls,
         });
         let connections = TaskTracker::new();
         let mut signal = std::pin::pin!(signal);
@@ -233,6 +265,8 @@ mod tests {
             route: crate::path("").get().complete("hello"),
             config: ServerConfig::default(),
             shutdown: CancellationToken::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
         });
         let task = connection::serve(stream, shared, None);
         let size = std::mem::size_of_val(&task);

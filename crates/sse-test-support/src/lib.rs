@@ -13,6 +13,8 @@
 //! that the clock moves a millisecond at a time and loopback I/O lands
 //! within a few milliseconds of virtual time.
 
+pub mod tls;
+
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;

@@ -34,6 +34,19 @@ use self::timeouts::{BodyTimeout, WriteTimeout};
 use crate::until_shutdown::UntilShutdown;
 use crate::{host, Route, ServerConfig};
 
+/// Which HTTP the connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// HTTP/2 if it starts with the preface, else HTTP/1.1 (cleartext).
+    Detect,
+    /// HTTP/1.1, as ALPN chose (or no ALPN).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Http1,
+    /// HTTP/2, as ALPN chose.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Http2,
+}
+
 /// Serves the connection `io` with hyper until it ends, has been idle too
 /// long, or `shutdown` is cancelled (then gracefully). `first_wait` bounds
 /// the wait for the first request, `config.idle_timeout` the later ones.
@@ -42,6 +55,7 @@ pub(crate) async fn serve<I>(
     route: &Route,
     config: &ServerConfig,
     shutdown: &CancellationToken,
+    protocol: Protocol,
     first_wait: Option<Duration>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -53,7 +67,11 @@ pub(crate) async fn serve<I>(
         activity: Arc::clone(&activity),
         body_timeout: config.request_body_timeout,
     };
-    let builder = builder(config);
+    let builder = match protocol {
+        Protocol::Detect => builder(config),
+        Protocol::Http1 => builder(config).http1_only(),
+        Protocol::Http2 => builder(config).http2_only(),
+    };
     let io = TokioIo::new(WriteTimeout::new(io, config.write_timeout));
     let connection = builder.serve_connection(io, service);
     let mut connection = std::pin::pin!(connection);
@@ -92,6 +110,7 @@ fn builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .keep_alive_interval(config.http2_keep_alive_interval)
         .keep_alive_timeout(config.http2_keep_alive_timeout)
+        .max_concurrent_streams(config.http2_max_concurrent_streams)
         .max_header_list_size(u32::try_from(config.max_head_size).unwrap_or(u32::MAX));
     builder
 }
