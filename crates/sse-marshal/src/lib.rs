@@ -51,6 +51,10 @@
 //! assert_eq!(response.headers()["content-type"], "text/event-stream");
 //! ```
 //!
+//! In an axum handler, `events.to_response()` is already a response;
+//! [`EventStream`] wraps a stream as a response type of its own, which with
+//! feature `axum` is axum's `IntoResponse`.
+//!
 //! # Unmarshalling: a response becomes events
 //!
 //! [`FromEntity`] is the typeclass of values read from an entity, used as
@@ -58,6 +62,11 @@
 //! `Stream` of `Result<ServerSentEvent, Error>`; the response must be
 //! `text/event-stream`, and [`EventStreamUnmarshalling`] chooses the parser
 //! settings.
+//!
+//! # Features
+//!
+//! - `axum` (off by default): [`EventStream`] is axum's `IntoResponse`,
+//!   and `sse_model::LastEventId` an extractor (through `axum-core` only).
 
 mod encoder;
 mod error;
@@ -69,8 +78,8 @@ mod unmarshal;
 pub use encoder::EventStreamEncoder;
 pub use error::Error;
 pub use marshal::{
-    EventStreamBody, EventStreamExt, EventStreamItem, EventStreamMarshalling, Html, KeepAlive,
-    ResponseBody, ResultMarker, ToResponse,
+    EventStream, EventStreamBody, EventStreamExt, EventStreamItem, EventStreamMarshalling, Html,
+    KeepAlive, ResponseBody, ResultMarker, ToResponse,
 };
 pub use parser::EventStreamParser;
 pub use settings::{

@@ -35,6 +35,11 @@
 //! assert!(EventType::new(from_user).is_err());
 //! ```
 //!
+//! # Features
+//!
+//! - `axum` (off by default): `LastEventId` and `Option<LastEventId>` as
+//!   axum extractors, through `axum-core` only.
+//!
 //! # Difference from Akka HTTP
 //!
 //! [`ServerSentEvent::heartbeat`] encodes as the comment `:\n\n`, which
@@ -43,6 +48,8 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "axum")]
+mod axum;
 mod encode;
 mod encoded;
 mod error;

@@ -1,5 +1,6 @@
 //! Server side: values and event streams become HTTP responses.
 
+mod event_stream;
 mod event_stream_body;
 mod event_stream_item;
 mod keep_alive;
@@ -7,6 +8,7 @@ mod marshalling;
 mod response_body;
 mod to_response;
 
+pub use event_stream::EventStream;
 pub use event_stream_body::EventStreamBody;
 pub use event_stream_item::EventStreamItem;
 pub use keep_alive::{EventStreamExt, KeepAlive};
