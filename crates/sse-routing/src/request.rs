@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 use http::request::Parts;
-use http::{HeaderMap, Method, Uri};
+use http::{HeaderMap, Method, Uri, Version};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
 use sse_marshal::BoxError;
@@ -33,6 +33,12 @@ impl RequestContext {
     /// The request method.
     pub fn method(&self) -> &Method {
         &self.parts.method
+    }
+
+    /// The HTTP version the request came in: HTTP/2 when a browser
+    /// multiplexes its event streams over one TLS connection.
+    pub fn version(&self) -> Version {
+        self.parts.version
     }
 
     /// The request URI.
