@@ -72,7 +72,7 @@ async fn https_events_over_http2(name: &str) {
             .await
             .unwrap();
     tokio::spawn(connection);
-    let request = Request::get(format!("https://localhost/events"))
+    let request = Request::get("https://localhost/events")
         .body(Empty::<Bytes>::new())
         .unwrap();
     let response = within("the event stream's head", sender.send_request(request))
