@@ -24,7 +24,7 @@ const REQUEST: &[u8] =
 /// Connections take turns among this many source addresses 127.0.0.x: one
 /// address has only 28 000 ephemeral ports (32768-60999), and the ports of a
 /// run just ended stay in TIME_WAIT for a minute.
-const SOURCE_ADDRESSES: usize = 32;
+pub(crate) const SOURCE_ADDRESSES: usize = 32;
 
 /// What every connection shares with the driver.
 pub(crate) struct Shared {
@@ -104,29 +104,7 @@ async fn run(
     drop(permit);
 
     loop {
-        let now = unix_nanos();
-        let start = shared.window_start.load(Ordering::Relaxed);
-        let end = shared.window_end.load(Ordering::Relaxed);
-        let mut consumed = 0;
-        while let Some(len) = memchr::memchr(b'\n', &buf[consumed..]) {
-            let line = &buf[consumed..consumed + len];
-            consumed += len + 1;
-            let Some(data) = line.strip_prefix(b"data:") else {
-                continue;
-            };
-            // axum writes `data: `, we write `data:`: one space is optional.
-            let data = data.strip_prefix(b" ").unwrap_or(data);
-            let scheduled = data
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-            if start != 0 && scheduled >= start && scheduled < end {
-                let micros = now.saturating_sub(scheduled) / 1_000;
-                outcome
-                    .latencies_us
-                    .push(micros.min(u64::from(u32::MAX)) as u32);
-            }
-        }
+        let consumed = scan(&buf, shared, outcome);
         buf.drain(..consumed);
         match read(&mut stream, &mut buf, shared).await {
             Ok(0) => return Ok(()),
@@ -138,6 +116,35 @@ async fn run(
             Err(error) => return Err(error),
         }
     }
+}
+
+/// Records the latency of every whole `data:` line in `buf` scheduled inside
+/// the window; returns how many bytes it consumed (whole lines).
+pub(crate) fn scan(buf: &[u8], shared: &Shared, outcome: &mut Outcome) -> usize {
+    let now = unix_nanos();
+    let start = shared.window_start.load(Ordering::Relaxed);
+    let end = shared.window_end.load(Ordering::Relaxed);
+    let mut consumed = 0;
+    while let Some(len) = memchr::memchr(b'\n', &buf[consumed..]) {
+        let line = &buf[consumed..consumed + len];
+        consumed += len + 1;
+        let Some(data) = line.strip_prefix(b"data:") else {
+            continue;
+        };
+        // axum writes `data: `, we write `data:`: one space is optional.
+        let data = data.strip_prefix(b" ").unwrap_or(data);
+        let scheduled = data
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        if start != 0 && scheduled >= start && scheduled < end {
+            let micros = now.saturating_sub(scheduled) / 1_000;
+            outcome
+                .latencies_us
+                .push(micros.min(u64::from(u32::MAX)) as u32);
+        }
+    }
+    consumed
 }
 
 /// Reads more bytes, or fails with `Interrupted` when the run stops.

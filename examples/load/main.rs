@@ -7,7 +7,13 @@
 //! cargo run --release --example load -- run --server ours --connections 10000
 //! cargo run --release --example load -- run --server axum --connections 10000 \
 //!     --rate 10 --warmup 3 --duration 15 --payload 100
+//! cargo run --release --example load -- run --server ours --connections 10000 \
+//!     --http2-streams 100
 //! ```
+//!
+//! `--http2-streams K` opens the N streams as HTTP/2 streams (cleartext,
+//! prior knowledge), K per connection, instead of one HTTP/1.1 connection
+//! each.
 //!
 //! `run` starts the server as a child process (this binary, `server` mode),
 //! so the server's CPU time and memory are its own, opens the connections,
@@ -19,14 +25,15 @@
 //!   arrival (so a publisher that falls behind shows up, no coordinated
 //!   omission);
 //! - server CPU time per delivered event (from `/proc/<pid>/stat`);
-//! - server memory per connection: its resident set with the connections
-//!   open, less before they were opened, over N.
+//! - server memory per stream: its resident set with the streams open,
+//!   less before they were opened, over N (on HTTP/1.1, per connection).
 //!
 //! Every run is bounded: connecting gives up after 60 s, the server exits by
 //! itself soon after the run's length, and the driver kills it at the end.
 //! It raises its own open-file limit and only ever talks to 127.0.0.1.
 
 mod client;
+mod h2_client;
 mod servers;
 
 use std::io::{BufRead, BufReader};
@@ -53,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("run") => drive(&options),
         _ => Err(
             "usage: load run|server [--server ours|axum] [--connections N] [--rate R] \
-                  [--warmup S] [--duration S] [--payload BYTES]"
+                  [--warmup S] [--duration S] [--payload BYTES] [--http2-streams K]"
                 .into(),
         ),
     }
@@ -67,6 +74,9 @@ struct Options {
     warmup: u64,
     duration: u64,
     payload: usize,
+    /// 0: HTTP/1.1, one stream per connection. K: HTTP/2 (cleartext), K
+    /// streams per connection, `connections` streams in all.
+    http2_streams: usize,
 }
 
 impl Options {
@@ -78,6 +88,7 @@ impl Options {
             warmup: 3,
             duration: 15,
             payload: 100,
+            http2_streams: 0,
         };
         let mut args = args.iter().skip(1);
         while let Some(flag) = args.next() {
@@ -89,6 +100,7 @@ impl Options {
                 "--warmup" => options.warmup = value.parse()?,
                 "--duration" => options.duration = value.parse()?,
                 "--payload" => options.payload = value.parse()?,
+                "--http2-streams" => options.http2_streams = value.parse()?,
                 _ => return Err(format!("unknown option {flag}").into()),
             }
         }
@@ -239,14 +251,25 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let outcomes = runtime.block_on(async {
         let gate = Arc::new(tokio::sync::Semaphore::new(CONNECTING_AT_ONCE));
         let mut tasks = Vec::with_capacity(n);
-        for index in 0..n {
+        let per_connection = options.http2_streams;
+        let connections = if per_connection == 0 {
+            n
+        } else {
+            n.div_ceil(per_connection)
+        };
+        for index in 0..connections {
             let shared = Arc::clone(&shared);
             let gate = Arc::clone(&gate);
             let port = server.port;
+            let streams = per_connection.min(n - index * per_connection.max(1));
             tasks.push(tokio::spawn(async move {
                 // Held until this connection has its response head (or fails).
                 let permit = gate.acquire_owned().await.expect("never closed");
-                client::connection(port, index, shared, permit).await
+                if per_connection == 0 {
+                    vec![client::connection(port, index, shared, permit).await]
+                } else {
+                    h2_client::connection(port, index, streams, shared, permit).await
+                }
             }));
         }
         // Wait for every connection to succeed or fail, within the limit.
@@ -282,7 +305,7 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         let mut outcomes = Vec::with_capacity(n);
         for task in tasks {
             if let Ok(outcome) = task.await {
-                outcomes.push(outcome);
+                outcomes.extend(outcome);
             }
         }
         let measured = Measured {
@@ -331,14 +354,20 @@ fn report(options: &Options, outcomes: Vec<client::Outcome>, m: Measured) {
     let expected = m.connected as f64 * options.rate * options.duration as f64;
     let events_per_sec = delivered / options.duration as f64;
     let cpu_us_per_event = m.cpu * 1e6 / delivered.max(1.0);
+    // Per stream: per connection on HTTP/1.1.
     let kib_per_connection =
         m.rss_end.saturating_sub(m.rss_idle) as f64 / m.connected.max(1) as f64;
+    let protocol = if options.http2_streams == 0 {
+        "HTTP/1.1".to_owned()
+    } else {
+        format!("HTTP/2, {} streams per connection", options.http2_streams)
+    };
     println!(
-        "{server}: N={n} connected={connected} (in {connect:.1} s) open_at_end={open_at_end} \
+        "{server} ({protocol}): N={n} connected={connected} (in {connect:.1} s) open_at_end={open_at_end} \
          delivered={events_per_sec:.0}/s ({ratio:.1}% of expected) \
          latency p50={p50:.2} ms p99={p99:.2} ms max={max:.2} ms \
          server CPU={cpu_us:.2} us/event ({cpu_pct:.0}% of a core) \
-         server RSS idle={idle} KiB, start={start} KiB, end={end} KiB, {kib:.1} KiB/connection",
+         server RSS idle={idle} KiB, start={start} KiB, end={end} KiB, {kib:.1} KiB/stream",
         server = options.server,
         n = options.connections,
         connected = m.connected,
@@ -363,11 +392,12 @@ fn report(options: &Options, outcomes: Vec<client::Outcome>, m: Measured) {
     }
     // One JSON line per run for scripts/load.sh to collect.
     println!(
-        "RESULT {{\"server\":\"{}\",\"n\":{},\"connected\":{},\"open_at_end\":{},\"rate\":{},\
+        "RESULT {{\"server\":\"{}\",\"http2_streams\":{},\"n\":{},\"connected\":{},\"open_at_end\":{},\"rate\":{},\
          \"duration\":{},\"events_per_sec\":{:.1},\"delivered_ratio\":{:.4},\"p50_ms\":{:.3},\
          \"p99_ms\":{:.3},\"max_ms\":{:.3},\"cpu_us_per_event\":{:.3},\"cpu_core_share\":{:.3},\
          \"rss_idle_kib\":{},\"rss_end_kib\":{},\"kib_per_connection\":{:.2}}}",
         options.server,
+        options.http2_streams,
         options.connections,
         m.connected,
         open_at_end,
