@@ -13,7 +13,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sse_client::{ConnectionEvent, EventSourceConnector, ReconnectOptions};
+use sse_connector::{ConnectionEvent, EventSourceConnector, ReconnectOptions};
 use sse_model::EventId;
 
 #[tokio::main]

@@ -16,7 +16,7 @@
 //!   once, in order, through the resets, resuming with the right
 //!   `Last-Event-ID` and waiting the server's `retry: 50` (not its own 3 s
 //!   default), and ends on 204 (the Node server here;
-//!   `crates/sse-client/tests/third_party.rs` does this against the Python
+//!   `crates/sse-connector/tests/third_party.rs` does this against the Python
 //!   server).
 
 use std::process::Stdio;
@@ -28,7 +28,7 @@ use futures_util::StreamExt;
 use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use sse_client::{ConnectionEvent, EventSourceConnector};
+use sse_connector::{ConnectionEvent, EventSourceConnector};
 use sse_marshal::{EventSource, Unmarshal};
 use sse_model::ServerSentEvent;
 use tokio::io::{AsyncBufReadExt, BufReader};

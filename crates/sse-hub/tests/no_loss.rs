@@ -1,5 +1,5 @@
 //! No loss end to end: the hub served over a real socket with
-//! `sse-routing`, the reconnecting `sse-client` connector on the other side,
+//! `sse-routing`, the reconnecting `sse-connector` connector on the other side,
 //! and a TCP proxy between them that cuts the connection K times at
 //! pseudo-random byte offsets (in the response head, between events, in the
 //! middle of an event or of a chunk), sometimes with a reset. A publisher
@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sse_client::{ConnectionEvent, EventSourceConnector, ReconnectOptions};
+use sse_connector::{ConnectionEvent, EventSourceConnector, ReconnectOptions};
 use sse_hub::{Hub, MemoryLog, MemoryLogOptions, RESYNC_EVENT_TYPE};
 use sse_model::ServerSentEvent;
 use sse_routing::{path, serve_with_shutdown};

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sse_client::{EventSourceConnector, ReconnectOptions};
+use sse_connector::{EventSourceConnector, ReconnectOptions};
 use sse_marshal::ServerSentEventSettings;
 use sse_model::{EventId, ServerSentEvent};
 use support::{

@@ -45,7 +45,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sse_client::ConnectionEvent;
+use sse_connector::ConnectionEvent;
 use sse_marshal::{Error, EventSource};
 use sse_model::ServerSentEvent;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

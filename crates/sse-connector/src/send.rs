@@ -34,7 +34,7 @@ pub type SendFuture = Pin<Box<dyn Future<Output = Result<Response<ClientBody>, B
 /// use http_body_util::Empty;
 /// use hyper_util::client::legacy::Client;
 /// use hyper_util::rt::TokioExecutor;
-/// use sse_client::EventSourceConnector;
+/// use sse_connector::EventSourceConnector;
 ///
 /// let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
 /// let connector = EventSourceConnector::new("http://127.0.0.1:8000/events".parse().unwrap())

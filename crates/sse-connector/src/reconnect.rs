@@ -13,7 +13,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_client::ReconnectOptions;
+/// use sse_connector::ReconnectOptions;
 ///
 /// let options = ReconnectOptions::default()
 ///     .with_initial_delay(Duration::from_millis(500))

@@ -38,7 +38,7 @@ use crate::{ConnectionEvent, ReconnectOptions, SendRequest};
 ///
 /// ```no_run
 /// use futures_util::StreamExt;
-/// use sse_client::EventSourceConnector;
+/// use sse_connector::EventSourceConnector;
 ///
 /// # async fn run() -> Result<(), sse_marshal::Error> {
 /// let mut events = EventSourceConnector::new("http://127.0.0.1:8000/events".parse().unwrap())

@@ -4,7 +4,7 @@
 //! deliver all N events, exactly once, in order.
 //!
 //! The offsets come from a seeded xorshift generator. The seed is printed; a
-//! failure reproduces with `SSE_NO_LOSS_SEED=<seed> cargo test -p sse-client
+//! failure reproduces with `SSE_NO_LOSS_SEED=<seed> cargo test -p sse-connector
 //! --test no_loss -- --nocapture`. Without the variable every run draws a new
 //! seed, so the runs explore new cut points.
 //!
@@ -15,7 +15,7 @@ mod support;
 
 use std::time::Duration;
 
-use sse_client::{EventSourceConnector, ReconnectOptions};
+use sse_connector::{EventSourceConnector, ReconnectOptions};
 use support::{drain, ms, replay_expected, replay_server, watchdog, Recorder};
 
 const N: usize = 1000;

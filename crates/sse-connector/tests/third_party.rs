@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sse_client::{ConnectionEvent, EventSourceConnector, ReconnectOptions};
+use sse_connector::{ConnectionEvent, EventSourceConnector, ReconnectOptions};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 

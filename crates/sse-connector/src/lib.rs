@@ -17,7 +17,7 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use futures_util::StreamExt;
-//! use sse_client::{ConnectionEvent, EventSourceConnector, ReconnectOptions};
+//! use sse_connector::{ConnectionEvent, EventSourceConnector, ReconnectOptions};
 //!
 //! # async fn run() -> Result<(), sse_marshal::Error> {
 //! let mut events = EventSourceConnector::new("http://127.0.0.1:8000/events".parse().unwrap())
