@@ -22,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let url = args
         .next()
         .unwrap_or_else(|| "http://127.0.0.1:8000/events".to_owned());
-    let mut connector = EventSourceConnector::new(url.parse()?)
+    let mut connector = EventSourceConnector::new(url)?
         .with_reconnect(ReconnectOptions::default().with_initial_delay(Duration::from_secs(1)))
         .with_idle_timeout(Duration::from_secs(30))
         .with_observer(report);

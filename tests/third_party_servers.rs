@@ -189,25 +189,22 @@ async fn the_connector_resumes_through_a_node_http_server_until_204() {
     let observed = log.clone();
     // Default reconnect options: without the server's `retry: 50` the client
     // would wait 3 s between connections.
-    let mut events = EventSourceConnector::new(
-        format!("http://127.0.0.1:{}/events", server.port)
-            .parse()
-            .unwrap(),
-    )
-    .with_idle_timeout(Duration::from_secs(5))
-    .with_observer(move |step: &ConnectionEvent<'_>| {
-        let mut log = observed.lock().unwrap();
-        match step {
-            ConnectionEvent::Connecting { last_event_id, .. } => {
-                log.sent_ids.push(last_event_id.map(str::to_owned));
+    let mut events = EventSourceConnector::new(format!("http://127.0.0.1:{}/events", server.port))
+        .unwrap()
+        .with_idle_timeout(Duration::from_secs(5))
+        .with_observer(move |step: &ConnectionEvent<'_>| {
+            let mut log = observed.lock().unwrap();
+            match step {
+                ConnectionEvent::Connecting { last_event_id, .. } => {
+                    log.sent_ids.push(last_event_id.map(str::to_owned));
+                }
+                ConnectionEvent::Retrying { delay, .. } => log.waits.push(*delay),
+                ConnectionEvent::Failed { .. } => log.failures += 1,
+                ConnectionEvent::Ended => log.ended += 1,
+                _ => {}
             }
-            ConnectionEvent::Retrying { delay, .. } => log.waits.push(*delay),
-            ConnectionEvent::Failed { .. } => log.failures += 1,
-            ConnectionEvent::Ended => log.ended += 1,
-            _ => {}
-        }
-    })
-    .connect();
+        })
+        .connect();
 
     let mut got = Vec::new();
     let outcome = tokio::time::timeout(Duration::from_secs(20), async {

@@ -1,7 +1,7 @@
-//! Following redirects.
+//! Following redirects: where to, and what may go along.
 
-use http::header::LOCATION;
-use http::uri::{Parts, PathAndQuery};
+use http::header::{HeaderName, AUTHORIZATION, COOKIE, LOCATION, PROXY_AUTHORIZATION};
+use http::uri::{Parts, PathAndQuery, Scheme};
 use http::{HeaderMap, StatusCode, Uri};
 
 /// Whether a status is a redirect the client follows.
@@ -14,6 +14,31 @@ pub(crate) fn is_redirect(status: StatusCode) -> bool {
 pub(crate) fn target(base: &Uri, headers: &HeaderMap) -> Option<Uri> {
     let location = headers.get(LOCATION)?.to_str().ok()?;
     resolve(base, location)
+}
+
+/// The headers that are credentials: dropped when a redirect leaves the
+/// origin, as browsers, curl and reqwest do.
+pub(crate) const CREDENTIALS: [HeaderName; 3] = [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION];
+
+/// Whether two URLs have the same origin: scheme, host and port (the
+/// scheme's default port when none is written).
+pub(crate) fn same_origin(a: &Uri, b: &Uri) -> bool {
+    a.scheme() == b.scheme()
+        && a.host().map(str::to_ascii_lowercase) == b.host().map(str::to_ascii_lowercase)
+        && port(a) == port(b)
+}
+
+/// Whether a redirect from `from` to `to` would leave TLS.
+pub(crate) fn is_downgrade(from: &Uri, to: &Uri) -> bool {
+    from.scheme() == Some(&Scheme::HTTPS) && to.scheme() != Some(&Scheme::HTTPS)
+}
+
+fn port(uri: &Uri) -> Option<u16> {
+    uri.port_u16().or(match uri.scheme_str() {
+        Some("http") => Some(80),
+        Some("https") => Some(443),
+        _ => None,
+    })
 }
 
 /// Resolves a `Location` value: an absolute URI, a network-path reference
@@ -76,5 +101,21 @@ mod tests {
         for code in [200, 204, 300, 304, 305, 400] {
             assert!(!is_redirect(StatusCode::from_u16(code).unwrap()));
         }
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        let uri = |s: &str| s.parse::<Uri>().unwrap();
+        assert!(same_origin(&uri("http://a/x"), &uri("http://A:80/y?z")));
+        assert!(same_origin(&uri("https://a/"), &uri("https://a:443/")));
+        assert!(!same_origin(&uri("http://a/"), &uri("https://a/")));
+        assert!(!same_origin(&uri("http://a/"), &uri("http://b/")));
+        assert!(!same_origin(
+            &uri("http://127.0.0.1:1/"),
+            &uri("http://localhost:1/")
+        ));
+        assert!(!same_origin(&uri("http://a:1/"), &uri("http://a:2/")));
+        assert!(is_downgrade(&uri("https://a/"), &uri("http://a/")));
+        assert!(!is_downgrade(&uri("http://a/"), &uri("https://a/")));
     }
 }

@@ -1,6 +1,5 @@
 //! Sending the request: the role of Alpakka's `send` function.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -8,10 +7,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::BodyExt;
 use sse_marshal::BoxError;
 
 /// The body of a response, boxed so that any client can be plugged in.
@@ -21,10 +17,15 @@ pub type ClientBody = UnsyncBoxBody<Bytes, BoxError>;
 pub type SendFuture = Pin<Box<dyn Future<Output = Result<Response<ClientBody>, BoxError>> + Send>>;
 
 /// Sends one request and returns the response: how the client reaches the
-/// server. The client prepares every request (method `GET`, the URI,
-/// `Accept`, `Cache-Control` and `Last-Event-ID`); the sender may change
-/// anything (add headers, use another method or a body, go through TLS or a
-/// proxy) before sending it.
+/// server, when the default transport (HTTP/1.1 and HTTP/2, rustls, proxies)
+/// will not do. The connector prepares every request (method `GET`, the URI,
+/// `Accept`, `Cache-Control`, `Last-Event-ID` and the caller's headers) and
+/// calls the sender for each one, redirects included, after removing the
+/// credentials that must not follow a redirect to another origin. A sender
+/// transports; it adds no credentials of its own (they would follow every
+/// redirect): give them to
+/// [`with_header`](crate::EventSourceConnector::with_header) or
+/// [`with_request`](crate::EventSourceConnector::with_request).
 ///
 /// Any `Fn(Request<()>) -> impl Future<Output = Result<Response<B>, E>>` is a
 /// sender:
@@ -37,13 +38,13 @@ pub type SendFuture = Pin<Box<dyn Future<Output = Result<Response<ClientBody>, B
 /// use sse_connector::EventSourceConnector;
 ///
 /// let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-/// let connector = EventSourceConnector::new("http://127.0.0.1:8000/events".parse().unwrap())
+/// let connector = EventSourceConnector::new("http://127.0.0.1:8000/events")?
 ///     .with_sender(move |request: http::Request<()>| {
-///         let (mut parts, ()) = request.into_parts();
-///         parts.headers.insert("authorization", "Bearer secret".parse().unwrap());
+///         let (parts, ()) = request.into_parts();
 ///         client.request(http::Request::from_parts(parts, Empty::new()))
 ///     });
 /// # let _ = connector;
+/// # Ok::<(), sse_connector::Error>(())
 /// ```
 pub trait SendRequest: Send + Sync + 'static {
     /// Sends the request.
@@ -62,40 +63,6 @@ where
         let future = self(request);
         Box::pin(async move {
             let response = future.await.map_err(Into::into)?;
-            Ok(response.map(|body| body.map_err(Into::into).boxed_unsync()))
-        })
-    }
-}
-
-/// The default sender: a plain-HTTP hyper-util client (HTTP/1.1).
-pub(crate) struct HyperSender {
-    client: Client<HttpConnector, Empty<Bytes>>,
-}
-
-impl HyperSender {
-    pub(crate) fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        HyperSender {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        }
-    }
-}
-
-impl fmt::Debug for HyperSender {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("HyperSender")
-    }
-}
-
-impl SendRequest for HyperSender {
-    fn send(&self, request: Request<()>) -> SendFuture {
-        let (parts, ()) = request.into_parts();
-        let future = self
-            .client
-            .request(Request::from_parts(parts, Empty::new()));
-        Box::pin(async move {
-            let response = future.await?;
             Ok(response.map(|body| body.map_err(Into::into).boxed_unsync()))
         })
     }

@@ -1,27 +1,38 @@
 //! The client's state machine: connect, read, and reconnect.
+//!
+//! The response is judged by sse-marshal's
+//! [`EventStreamUnmarshalling::classify`] and the body read by its
+//! [`EventReader`], the same code that unmarshals a single response; the
+//! session only adds what outlives a connection: the parser (last event id,
+//! `retry:`), the delays, redirects, and the idle timeout.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::BytesMut;
-use http::header::{HeaderMap, HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
-use http::{Request, StatusCode, Uri};
-use http_body_util::BodyExt;
-use sse_marshal::{Error, EventStreamParser};
+use futures_util::StreamExt;
+use http::header::{HeaderMap, HeaderValue, ACCEPT, CACHE_CONTROL, RETRY_AFTER};
+use http::{Request, Uri};
+use sse_marshal::{Error, EventReader, EventStreamParser, EventStreamUnmarshalling, ResponseKind};
 use sse_model::{EventId, LastEventId, ServerSentEvent};
-use tokio_util::codec::Decoder;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::connector::Config;
-use crate::redirect;
-use crate::send::ClientBody;
-use crate::ConnectionEvent;
+use crate::error::Kind;
+use crate::handle::ReconnectHandle;
+use crate::send::{ClientBody, SendRequest};
+use crate::transport::DefaultSender;
+use crate::{redirect, ConnectionEvent};
 
 /// The state that outlives connections.
 pub(crate) struct Session {
     config: Config,
-    /// Holds the last event id and the server's `retry:` across connections.
-    parser: EventStreamParser,
-    buf: BytesMut,
+    handle: ReconnectHandle,
+    /// The transport, made when the stream first runs.
+    sender: Option<Arc<dyn SendRequest>>,
+    /// Holds the last event id and the server's `retry:` between
+    /// connections; lent to the reader of the open one.
+    parser: Option<EventStreamParser>,
     connection: Option<Connection>,
     /// Attempts in a row without a healthy connection.
     streak: u32,
@@ -31,9 +42,8 @@ pub(crate) struct Session {
 }
 
 struct Connection {
-    body: ClientBody,
-    /// The body has ended: drain the parser, then close.
-    ended: bool,
+    reader: EventReader<ClientBody>,
+    opened_at: Instant,
 }
 
 /// What an attempt to connect gave.
@@ -47,16 +57,38 @@ enum Attempt {
     Fatal(Error),
 }
 
+/// How waiting on the open connection ended.
+enum Outcome {
+    Item(Option<Result<ServerSentEvent, Error>>),
+    /// Nothing arrived within the idle timeout.
+    Silent,
+    /// The caller asked for a reconnection.
+    Asked,
+}
+
+/// What reading the open connection gave.
+enum Read {
+    Event(ServerSentEvent),
+    /// Nothing to return yet: the connection ended or was dropped, and a
+    /// reconnection is scheduled (or the stream is over).
+    Nothing,
+}
+
+fn connector_error(error: crate::Error) -> Error {
+    Error::from_connector(error)
+}
+
 impl Session {
-    pub(crate) fn new(config: Config) -> Self {
+    pub(crate) fn new(config: Config, handle: ReconnectHandle) -> Self {
         let mut parser = EventStreamParser::with_settings(config.settings.clone());
         if let Some(id) = &config.last_event_id {
             parser = parser.with_last_event_id(id);
         }
         Session {
+            sender: config.sender.clone(),
             config,
-            parser,
-            buf: BytesMut::new(),
+            handle,
+            parser: Some(parser),
             connection: None,
             streak: 0,
             next_delay: None,
@@ -72,15 +104,9 @@ impl Session {
             }
             if self.connection.is_some() {
                 match self.read().await {
-                    Ok(Some(event)) => return Some(Ok(event)),
-                    Ok(None) => continue,
-                    Err(fatal) => {
-                        // An oversized event (or line) under the Fail policy:
-                        // reconnecting would only meet it again.
-                        self.notify(&ConnectionEvent::Failed { error: &fatal });
-                        tracing::warn!(error = %fatal, "giving up on the event stream");
-                        return self.finish(Some(fatal));
-                    }
+                    Ok(Read::Event(event)) => return Some(Ok(event)),
+                    Ok(Read::Nothing) => continue,
+                    Err(fatal) => return self.fail(fatal),
                 }
             }
             if let Some(delay) = self.next_delay.take() {
@@ -93,9 +119,12 @@ impl Session {
             }
             match self.connect().await {
                 Attempt::Open(body) => {
-                    self.parser.reset_stream();
-                    self.buf.clear();
-                    self.connection = Some(Connection { body, ended: false });
+                    let mut parser = self.parser.take().expect("the parser is home");
+                    parser.reset_stream();
+                    self.connection = Some(Connection {
+                        reader: EventReader::new(body, parser),
+                        opened_at: Instant::now(),
+                    });
                 }
                 Attempt::NoContent => {
                     self.notify(&ConnectionEvent::Ended);
@@ -107,79 +136,115 @@ impl Session {
                         return self.finish(Some(fatal));
                     }
                 }
-                Attempt::Fatal(error) => {
-                    self.notify(&ConnectionEvent::Failed { error: &error });
-                    tracing::warn!(%error, "giving up on the event stream");
-                    return self.finish(Some(error));
-                }
+                Attempt::Fatal(error) => return self.fail(error),
             }
         }
+    }
+
+    fn fail(&mut self, error: Error) -> Option<Result<ServerSentEvent, Error>> {
+        self.notify(&ConnectionEvent::Failed { error: &error });
+        tracing::warn!(%error, "giving up on the event stream");
+        self.finish(Some(error))
     }
 
     /// Ends the stream, with a last error if there is one.
     fn finish(&mut self, error: Option<Error>) -> Option<Result<ServerSentEvent, Error>> {
         self.done = true;
-        self.connection = None;
-        self.buf = BytesMut::new();
+        self.close();
         error.map(Err)
     }
 
-    /// Reads from the open connection: `Ok(Some)` for an event, `Ok(None)`
-    /// when there is nothing to return yet (including when the connection
-    /// closed and a reconnection was scheduled), `Err` for a final error.
-    async fn read(&mut self) -> Result<Option<ServerSentEvent>, Error> {
+    /// Drops the open connection, taking the parser back.
+    fn close(&mut self) {
+        if let Some(connection) = self.connection.take() {
+            self.parser = Some(connection.reader.into_parser());
+        }
+    }
+
+    /// The parser in effect, lent out or not.
+    fn parser(&self) -> &EventStreamParser {
+        match (&self.connection, &self.parser) {
+            (Some(connection), _) => connection.reader.parser(),
+            (None, Some(parser)) => parser,
+            (None, None) => unreachable!("the parser is either lent or home"),
+        }
+    }
+
+    /// Reads the open connection: an event, or nothing when the connection
+    /// ended (and a reconnection is scheduled), or a final error.
+    async fn read(&mut self) -> Result<Read, Error> {
+        let idle = self.config.idle_timeout;
+        let handle = self.handle.clone();
         let Some(connection) = self.connection.as_mut() else {
-            return Ok(None);
+            return Ok(Read::Nothing);
         };
-        if connection.ended {
-            if let Some(event) = self.parser.decode_eof(&mut self.buf)? {
-                return Ok(Some(event));
-            }
-            self.connection = None;
-            self.notify(&ConnectionEvent::Ended);
-            tracing::debug!("the server ended the event stream");
-            if self.config.one_shot {
-                self.done = true;
-                return Ok(None);
-            }
-            self.schedule(None);
-            return Ok(None);
-        }
-        if let Some(event) = self.parser.decode(&mut self.buf)? {
-            return Ok(Some(event));
-        }
-        let frame = match self.config.idle_timeout {
-            Some(idle) => match tokio::time::timeout(idle, connection.body.frame()).await {
-                Ok(frame) => frame,
-                Err(_elapsed) => {
-                    tracing::warn!(?idle, "nothing arrived in time: the connection is dead");
-                    return self.lost(Error::timeout(), None).map_or(Ok(None), Err);
+        let outcome = loop {
+            let since = connection
+                .reader
+                .last_data_at()
+                .unwrap_or(connection.opened_at);
+            let deadline = idle.map(|idle| since + idle);
+            let silence = async {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
                 }
-            },
-            None => connection.body.frame().await,
-        };
-        match frame {
-            None => connection.ended = true,
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    if !data.is_empty() {
-                        // Data flows: this connection is healthy.
-                        self.streak = 0;
-                        self.buf.extend_from_slice(&data);
+            };
+            tokio::select! {
+                item = connection.reader.next() => break Outcome::Item(item),
+                () = silence => {
+                    // Bytes that yielded no event (a comment, a heartbeat,
+                    // half an event) count as life too.
+                    if connection.reader.last_data_at().is_some_and(|at| at > since) {
+                        continue;
                     }
+                    break Outcome::Silent;
                 }
+                () = handle.requested() => break Outcome::Asked,
             }
-            Some(Err(cause)) => {
-                return self.lost(Error::body(cause), None).map_or(Ok(None), Err);
+        };
+        if connection.reader.last_data_at().is_some() {
+            // Data flows: this connection is healthy.
+            self.streak = 0;
+        }
+        match outcome {
+            Outcome::Item(Some(Ok(event))) => Ok(Read::Event(event)),
+            Outcome::Item(None) => {
+                self.close();
+                self.notify(&ConnectionEvent::Ended);
+                tracing::debug!("the server ended the event stream");
+                if self.config.one_shot {
+                    self.done = true;
+                } else {
+                    self.schedule(None);
+                }
+                Ok(Read::Nothing)
+            }
+            // The body broke: the connection is lost, not the stream.
+            Outcome::Item(Some(Err(error))) if error.is_body() => {
+                self.lost(error, None).map_or(Ok(Read::Nothing), Err)
+            }
+            // An oversized event (or line) under the Fail policy:
+            // reconnecting would only meet it again.
+            Outcome::Item(Some(Err(fatal))) => Err(fatal),
+            Outcome::Silent => {
+                tracing::warn!(?idle, "nothing arrived in time: the connection is dead");
+                let timeout = connector_error(crate::Error::new(Kind::Timeout));
+                self.lost(timeout, None).map_or(Ok(Read::Nothing), Err)
+            }
+            Outcome::Asked => {
+                tracing::info!("reconnecting now, as asked");
+                self.close();
+                self.notify(&ConnectionEvent::Ended);
+                Ok(Read::Nothing)
             }
         }
-        Ok(None)
     }
 
     /// The connection failed or was lost: schedules a reconnection, or
     /// returns the error that ends the stream.
     fn lost(&mut self, error: Error, retry_after: Option<Duration>) -> Option<Error> {
-        self.connection = None;
+        self.close();
         self.notify(&ConnectionEvent::Failed { error: &error });
         if self.config.one_shot {
             return Some(error);
@@ -200,7 +265,7 @@ impl Session {
         self.streak = self.streak.saturating_add(1);
         let options = &self.config.reconnect;
         let base = self
-            .parser
+            .parser()
             .retry()
             .map_or(options.initial_delay(), Duration::from_millis);
         let mut delay = options.delay(base, self.streak, fastrand::f64());
@@ -210,12 +275,36 @@ impl Session {
         self.next_delay = Some(delay);
     }
 
+    /// The transport: the caller's sender, or the default one, made once.
+    fn sender(&mut self) -> Result<Arc<dyn SendRequest>, Error> {
+        if let Some(sender) = &self.sender {
+            return Ok(Arc::clone(sender));
+        }
+        let sender: Arc<dyn SendRequest> = Arc::new(
+            DefaultSender::new(&self.config.tls, &self.config.proxy).map_err(connector_error)?,
+        );
+        self.sender = Some(Arc::clone(&sender));
+        Ok(sender)
+    }
+
     /// Sends the request, following redirects, and sorts out the answer.
     async fn connect(&mut self) -> Attempt {
-        let mut uri = self.config.uri.clone();
+        let sender = match self.sender() {
+            Ok(sender) => sender,
+            Err(error) => return Attempt::Fatal(error),
+        };
+        // The request of this attempt, adjusted once by the caller; every
+        // redirect re-sends it to its new target.
+        let first = self.request();
+        let mut uri = first.uri().clone();
+        let (parts, ()) = first.into_parts();
+        let mut headers = parts.headers;
         let mut redirects = 0;
         loop {
-            let request = self.request(&uri);
+            let mut request = Request::new(());
+            *request.uri_mut() = uri.clone();
+            *request.method_mut() = parts.method.clone();
+            *request.headers_mut() = headers.clone();
             let last_event_id = request
                 .headers()
                 .get(LastEventId::NAME)
@@ -225,71 +314,84 @@ impl Session {
                 last_event_id,
             });
             let span = tracing::info_span!("sse_connect", %uri, last_event_id);
-            let sent = self.config.sender.send(request).instrument(span);
+            let sent = sender.send(request).instrument(span);
             let response = match self.config.idle_timeout {
                 Some(idle) => match tokio::time::timeout(idle, sent).await {
                     Ok(response) => response,
-                    Err(_elapsed) => return Attempt::Retry(Error::timeout(), None),
+                    Err(_elapsed) => {
+                        let timeout = crate::Error::new(Kind::Timeout).with_url(&uri);
+                        return Attempt::Retry(connector_error(timeout), None);
+                    }
                 },
                 None => sent.await,
             };
             let response = match response {
                 Ok(response) => response,
-                Err(cause) => return Attempt::Retry(Error::connect(cause), None),
+                Err(cause) => return send_failed(cause, &uri),
             };
             let status = response.status();
-            if redirect::is_redirect(status) {
-                redirects += 1;
-                if redirects > self.config.max_redirects {
-                    return Attempt::Fatal(Error::redirect("too many redirects"));
-                }
-                match redirect::target(&uri, response.headers()) {
-                    Some(target) => {
-                        tracing::debug!(from = %uri, to = %target, %status, "following a redirect");
-                        uri = target;
-                        continue;
-                    }
-                    None => return Attempt::Fatal(Error::redirect("no usable Location header")),
+            if !redirect::is_redirect(status) {
+                return self.classify(&uri, response);
+            }
+            redirects += 1;
+            if redirects > self.config.max_redirects {
+                let error = crate::Error::new(Kind::TooManyRedirects(self.config.max_redirects));
+                return Attempt::Fatal(connector_error(error.with_url(&uri)));
+            }
+            let Some(target) = redirect::target(&uri, response.headers()) else {
+                let error = crate::Error::new(Kind::RedirectWithoutLocation).with_url(&uri);
+                return Attempt::Fatal(connector_error(error));
+            };
+            if redirect::is_downgrade(&uri, &target) {
+                let error = crate::Error::new(Kind::RedirectToHttp { to: target }).with_url(&uri);
+                return Attempt::Fatal(connector_error(error));
+            }
+            if !redirect::same_origin(&uri, &target) {
+                // Credentials stay with the origin they were meant for, on
+                // this hop and every later one.
+                for name in redirect::CREDENTIALS.iter().chain(&self.config.sensitive) {
+                    headers.remove(name);
                 }
             }
-            return self.classify(&uri, status, response);
+            tracing::debug!(from = %uri, to = %target, %status, "following a redirect");
+            uri = target;
         }
     }
 
-    fn classify(
-        &self,
-        uri: &Uri,
-        status: StatusCode,
-        response: http::Response<ClientBody>,
-    ) -> Attempt {
-        if status == StatusCode::NO_CONTENT {
-            return Attempt::NoContent;
+    fn classify(&self, uri: &Uri, response: http::Response<ClientBody>) -> Attempt {
+        let status = response.status();
+        match EventStreamUnmarshalling::classify(&response) {
+            Ok(ResponseKind::NoContent) => Attempt::NoContent,
+            Ok(_) => {
+                self.notify(&ConnectionEvent::Open { uri, status });
+                tracing::debug!(%uri, %status, "event stream open");
+                Attempt::Open(response.into_body())
+            }
+            Err(error)
+                if status.is_server_error() && self.config.reconnect.retry_server_errors() =>
+            {
+                Attempt::Retry(error, retry_after(response.headers()))
+            }
+            Err(error) => Attempt::Fatal(error),
         }
-        if status.is_server_error() && self.config.reconnect.retry_server_errors() {
-            let retry_after = retry_after(response.headers());
-            return Attempt::Retry(Error::status(status), retry_after);
-        }
-        if !status.is_success() {
-            return Attempt::Fatal(Error::status(status));
-        }
-        let content_type = response.headers().get(CONTENT_TYPE);
-        if !content_type.is_some_and(sse_model::is_event_stream) {
-            let found = content_type.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            return Attempt::Fatal(Error::content_type(found));
-        }
-        self.notify(&ConnectionEvent::Open { uri, status });
-        tracing::debug!(%uri, %status, "event stream open");
-        Attempt::Open(response.into_body())
     }
 
-    fn request(&self, uri: &Uri) -> Request<()> {
+    /// The request of one attempt: what the protocol needs, the caller's
+    /// headers, then the caller's adjustments.
+    fn request(&self) -> Request<()> {
         let mut request = Request::new(());
-        *request.uri_mut() = uri.clone();
+        *request.uri_mut() = self.config.url.clone();
         let headers = request.headers_mut();
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        for (name, value) in &self.config.headers {
+            headers.append(name, value.clone());
+        }
         if let Some(value) = self.last_event_id_header() {
             headers.insert(LastEventId::NAME, value);
+        }
+        if let Some(customize) = &self.config.customize {
+            customize(&mut request);
         }
         request
     }
@@ -297,7 +399,7 @@ impl Session {
     /// The `Last-Event-ID` value to send: none while the id is empty, and
     /// none (with a warning) for an id that a header cannot carry.
     fn last_event_id_header(&self) -> Option<HeaderValue> {
-        let id = self.parser.last_event_id();
+        let id = self.parser().last_event_id();
         if id.is_empty() {
             return None;
         }
@@ -318,6 +420,26 @@ impl Session {
             observer.notify(event);
         }
     }
+}
+
+/// Sorts a failure to send: the transport's own verdict when it gave one (a
+/// refused certificate is final), otherwise a connection failure, retried.
+fn send_failed(cause: sse_marshal::BoxError, uri: &Uri) -> Attempt {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*cause);
+    while let Some(error) = source {
+        if let Some(ours) = error.downcast_ref::<crate::Error>() {
+            return if ours.is_final() {
+                Attempt::Fatal(Error::from_connector(cause))
+            } else {
+                Attempt::Retry(Error::from_connector(cause), None)
+            };
+        }
+        source = error.source();
+    }
+    let error = crate::Error::new(Kind::Connect)
+        .with_url(uri)
+        .with_cause(cause);
+    Attempt::Retry(connector_error(error), None)
 }
 
 /// The `Retry-After` of a response: delay seconds or an HTTP date.

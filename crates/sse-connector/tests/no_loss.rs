@@ -40,6 +40,7 @@ async fn no_loss_n1000_k20() {
     let (server, stats) = replay_server(N, K, seed).await;
     let recorder = Recorder::default();
     let mut events = EventSourceConnector::new(server.uri("/events"))
+        .unwrap()
         .with_reconnect(
             ReconnectOptions::default()
                 .with_initial_delay(ms(10))

@@ -37,6 +37,7 @@ fn options() -> ReconnectOptions {
 
 fn client(server: &TestServer, recorder: &Recorder) -> EventSourceConnector {
     EventSourceConnector::new(server.uri("/events"))
+        .unwrap()
         .with_reconnect(options())
         .with_observer(recorder.observer())
 }
@@ -577,14 +578,18 @@ async fn max_attempts_counts_refused_connections() {
         listener.local_addr().unwrap()
     };
     let recorder = Recorder::default();
-    let connector = EventSourceConnector::new(format!("http://{addr}/events").parse().unwrap())
+    let connector = EventSourceConnector::new(format!("http://{addr}/events"))
+        .unwrap()
         .with_reconnect(options().with_max_attempts(Some(2)))
         .with_observer(recorder.observer());
     let start = Instant::now();
     let (events, error) = drain(&mut connector.connect()).await;
     assert!(events.is_empty());
     let error = error.expect("the last error");
-    assert!(error.is_connect(), "{error:?}");
+    assert!(
+        sse_connector::Error::find(&error).is_some_and(sse_connector::Error::is_connect),
+        "{error:?}"
+    );
     assert_eq!(recorder.failures(), ["connect"; 3]);
     assert_eq!(recorder.retry_delays(), [ms(100), ms(200)]);
     assert_eq!(start.elapsed(), ms(300));
@@ -963,7 +968,10 @@ async fn too_many_redirects_are_final() {
         let (events, error) = drain(&mut connector.connect()).await;
         assert!(events.is_empty());
         let error = error.expect("a final error");
-        assert!(error.is_redirect(), "{error:?}");
+        assert!(
+            sse_connector::Error::find(&error).is_some_and(sse_connector::Error::is_redirect),
+            "{error:?}"
+        );
         assert_no_more_requests(&server, max as usize + 1).await;
     }
 }
@@ -975,7 +983,8 @@ async fn a_redirect_without_location_is_final() {
     let recorder = Recorder::default();
     let (events, error) = drain(&mut client(&server, &recorder).connect()).await;
     assert!(events.is_empty());
-    assert!(error.expect("a final error").is_redirect());
+    let error = error.expect("a final error");
+    assert!(sse_connector::Error::find(&error).is_some_and(sse_connector::Error::is_redirect));
     assert_no_more_requests(&server, 1).await;
 }
 

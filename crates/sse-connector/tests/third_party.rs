@@ -52,22 +52,22 @@ async fn a_third_party_server_drives_the_reconnect_scenario() {
 
     let failures = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = failures.clone();
-    let mut events =
-        EventSourceConnector::new(format!("http://127.0.0.1:{port}/events").parse().unwrap())
-            .with_reconnect(
-                ReconnectOptions::default()
-                    .with_initial_delay(Duration::from_millis(50))
-                    .with_max_attempts(Some(5)),
-            )
-            .with_idle_timeout(Duration::from_secs(5))
-            .with_observer(move |step: &ConnectionEvent<'_>| {
-                if let ConnectionEvent::Failed { error } = step {
-                    seen.lock()
-                        .unwrap()
-                        .push((error.is_body(), error.to_string()));
-                }
-            })
-            .connect();
+    let mut events = EventSourceConnector::new(format!("http://127.0.0.1:{port}/events"))
+        .unwrap()
+        .with_reconnect(
+            ReconnectOptions::default()
+                .with_initial_delay(Duration::from_millis(50))
+                .with_max_attempts(Some(5)),
+        )
+        .with_idle_timeout(Duration::from_secs(5))
+        .with_observer(move |step: &ConnectionEvent<'_>| {
+            if let ConnectionEvent::Failed { error } = step {
+                seen.lock()
+                    .unwrap()
+                    .push((error.is_body(), error.to_string()));
+            }
+        })
+        .connect();
 
     let mut got = Vec::new();
     let outcome = tokio::time::timeout(Duration::from_secs(20), async {

@@ -250,17 +250,17 @@ async fn hub_no_loss_n2000_k25() {
             _ => {}
         }
     };
-    let mut events =
-        EventSourceConnector::new(format!("http://{proxy_addr}/events").parse().unwrap())
-            .with_reconnect(
-                ReconnectOptions::default()
-                    .with_initial_delay(Duration::from_millis(5))
-                    .with_max_delay(Duration::from_millis(200))
-                    .with_jitter(0.0),
-            )
-            .with_last_event_id(start)
-            .with_observer(observer)
-            .connect();
+    let mut events = EventSourceConnector::new(format!("http://{proxy_addr}/events"))
+        .unwrap()
+        .with_reconnect(
+            ReconnectOptions::default()
+                .with_initial_delay(Duration::from_millis(5))
+                .with_max_delay(Duration::from_millis(200))
+                .with_jitter(0.0),
+        )
+        .with_last_event_id(start)
+        .with_observer(observer)
+        .connect();
 
     // The publisher: a steady pace, while the cuts happen.
     let publisher = {

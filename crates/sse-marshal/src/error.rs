@@ -28,9 +28,7 @@ pub(crate) enum Kind {
     ContentType { found: Option<String> },
     Body,
     Status { status: http::StatusCode },
-    Connect,
-    Timeout,
-    Redirect { reason: &'static str },
+    Connector,
 }
 
 impl Error {
@@ -54,39 +52,34 @@ impl Error {
     }
 
     /// The response was not `text/event-stream`; `found` is the content type it
-    /// had, if any. For connectors.
-    pub fn content_type(found: Option<String>) -> Self {
+    /// had, if any.
+    pub(crate) fn content_type(found: Option<String>) -> Self {
         Error::new(Kind::ContentType { found })
     }
 
-    /// Reading the response body failed with `cause`. For connectors.
-    pub fn body(cause: BoxError) -> Self {
+    /// Reading the response body failed with `cause`.
+    pub(crate) fn body(cause: BoxError) -> Self {
         Error::new(Kind::Body).with_cause(cause)
     }
 
     /// The server answered with a status that does not start an event
-    /// stream. For connectors (such as the reconnecting client) that yield an
-    /// [`EventSource`](crate::EventSource) of their own.
-    pub fn status(status: http::StatusCode) -> Self {
+    /// stream.
+    pub(crate) fn status(status: http::StatusCode) -> Self {
         Error::new(Kind::Status { status })
     }
 
-    /// The request could not be sent or the connection failed before a
-    /// response arrived. For connectors.
-    pub fn connect(cause: impl Into<BoxError>) -> Self {
-        Error::new(Kind::Connect).with_cause(cause)
+    /// An error of a connector (a client that yields an
+    /// [`EventSource`](crate::EventSource) of its own, such as
+    /// `sse-connector`'s reconnecting one): its message is the cause's, and
+    /// the cause is its [`source`](std::error::Error::source), where the
+    /// connector's own error type can be found.
+    pub fn from_connector(cause: impl Into<BoxError>) -> Self {
+        Error::new(Kind::Connector).with_cause(cause)
     }
 
-    /// Nothing arrived for longer than the connector's timeout. For
-    /// connectors.
-    pub fn timeout() -> Self {
-        Error::new(Kind::Timeout)
-    }
-
-    /// A redirect could not be followed (too many, or no usable `Location`).
-    /// For connectors.
-    pub fn redirect(reason: &'static str) -> Self {
-        Error::new(Kind::Redirect { reason })
+    /// An error of a connector; see [`from_connector`](Self::from_connector).
+    pub fn is_connector(&self) -> bool {
+        matches!(self.inner.kind, Kind::Connector)
     }
 
     /// A line was longer than the configured `max_line_size`.
@@ -126,21 +119,6 @@ impl Error {
             Kind::Status { status } => Some(status),
             _ => None,
         }
-    }
-
-    /// Connecting or sending the request failed.
-    pub fn is_connect(&self) -> bool {
-        matches!(self.inner.kind, Kind::Connect)
-    }
-
-    /// Nothing arrived in time.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, Kind::Timeout)
-    }
-
-    /// A redirect could not be followed.
-    pub fn is_redirect(&self) -> bool {
-        matches!(self.inner.kind, Kind::Redirect { .. })
     }
 
     /// Reading the underlying transport failed.
@@ -190,9 +168,10 @@ impl fmt::Display for Error {
             }
             Kind::Body => f.write_str("reading the event stream body failed"),
             Kind::Status { status } => write!(f, "the server answered {status}"),
-            Kind::Connect => f.write_str("connecting to the event stream failed"),
-            Kind::Timeout => f.write_str("the event stream was silent for too long"),
-            Kind::Redirect { reason } => write!(f, "cannot follow the redirect: {reason}"),
+            Kind::Connector => match &self.inner.cause {
+                Some(cause) => fmt::Display::fmt(cause, f),
+                None => f.write_str("the connector failed"),
+            },
         }
     }
 }
@@ -241,8 +220,8 @@ mod tests {
         assert!(e.is_body() && std::error::Error::source(&e).is_some());
         let e = Error::status(http::StatusCode::NOT_FOUND);
         assert!(e.is_status() && e.status_code() == Some(http::StatusCode::NOT_FOUND));
-        assert!(Error::connect("refused").is_connect());
-        assert!(Error::timeout().is_timeout() && Error::timeout().status_code().is_none());
-        assert!(Error::redirect("loop").is_redirect());
+        let e = Error::from_connector("refused by 127.0.0.1:1");
+        assert!(e.is_connector() && e.status_code().is_none());
+        assert_eq!(e.to_string(), "refused by 127.0.0.1:1");
     }
 }

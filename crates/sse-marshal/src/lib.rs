@@ -85,7 +85,9 @@ pub use parser::EventStreamParser;
 pub use settings::{
     OversizeCallback, OversizePolicy, Oversized, OversizedKind, ServerSentEventSettings,
 };
-pub use unmarshal::{EventSource, EventStreamUnmarshalling, FromEntity, Unmarshal};
+pub use unmarshal::{
+    EventReader, EventSource, EventStreamUnmarshalling, FromEntity, ResponseKind, Unmarshal,
+};
 
 /// A boxed error that can cross threads: the error type of response bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -761,18 +761,22 @@ pub(crate) enum Observed {
     },
 }
 
+fn connector_error(error: &Error) -> Option<&sse_connector::Error> {
+    sse_connector::Error::find(error)
+}
+
 pub(crate) fn kind(error: &Error) -> String {
     if let Some(status) = error.status_code() {
         format!("status {}", status.as_u16())
     } else if error.is_body() {
         "body".into()
-    } else if error.is_connect() {
+    } else if connector_error(error).is_some_and(sse_connector::Error::is_connect) {
         "connect".into()
-    } else if error.is_timeout() {
+    } else if connector_error(error).is_some_and(sse_connector::Error::is_timeout) {
         "timeout".into()
     } else if error.is_content_type() {
         "content-type".into()
-    } else if error.is_redirect() {
+    } else if connector_error(error).is_some_and(sse_connector::Error::is_redirect) {
         "redirect".into()
     } else if error.is_oversized() {
         "oversized".into()

@@ -60,21 +60,43 @@ impl EventStreamUnmarshalling {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        match Self::classify(&response)? {
+            ResponseKind::NoContent => Ok(EventSource::new(EmptyEvents)),
+            ResponseKind::EventStream => Ok(self.from_body(response.into_body())),
+        }
+    }
+
+    /// What a response is, as the start of an event stream: the checks of
+    /// [`unmarshal`](Self::unmarshal), for clients that read the body
+    /// themselves (such as a reconnecting one, which retries some of the
+    /// errors: a `5xx` is an [`is_status`](Error::is_status) error with its
+    /// [`status_code`](Error::status_code)).
+    ///
+    /// ```
+    /// use sse_marshal::{EventStreamUnmarshalling, ResponseKind};
+    ///
+    /// let response = http::Response::builder().status(204).body(()).unwrap();
+    /// assert_eq!(EventStreamUnmarshalling::classify(&response)?, ResponseKind::NoContent);
+    /// let response = http::Response::builder().status(503).body(()).unwrap();
+    /// let error = EventStreamUnmarshalling::classify(&response).unwrap_err();
+    /// assert_eq!(error.status_code(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
+    /// # Ok::<(), sse_marshal::Error>(())
+    /// ```
+    pub fn classify<B>(response: &Response<B>) -> Result<ResponseKind, Error> {
         let status = response.status();
         if status == http::StatusCode::NO_CONTENT {
-            return Ok(EventSource::new(EmptyEvents));
+            return Ok(ResponseKind::NoContent);
         }
         if !status.is_success() {
             return Err(Error::status(status));
         }
         match response.headers().get(CONTENT_TYPE) {
-            Some(value) if sse_model::is_event_stream(value) => {}
+            Some(value) if sse_model::is_event_stream(value) => Ok(ResponseKind::EventStream),
             other => {
                 let found = other.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-                return Err(Error::content_type(found));
+                Err(Error::content_type(found))
             }
         }
-        Ok(self.from_body(response.into_body()))
     }
 
     /// Reads a body as events, without any header check.
@@ -88,6 +110,17 @@ impl EventStreamUnmarshalling {
             EventStreamParser::with_settings(self.settings.clone()),
         )
     }
+}
+
+/// What a response is, for [`EventStreamUnmarshalling::classify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseKind {
+    /// A `2xx` `text/event-stream` response: read its body.
+    EventStream,
+    /// `204 No Content`: the server wants no (more) event stream; a client
+    /// stops here for good.
+    NoContent,
 }
 
 /// The events of a finished stream: none.
