@@ -49,16 +49,45 @@ for target in "${TARGETS[@]}"; do
   cargo fuzz build -O "$target"
 done
 
-for target in "${TARGETS[@]}"; do
-  corpus="$WORK/$target"
+# Targets run side by side, one per core (each fuzzer is single-threaded), so
+# the wall time is about seconds x targets / cores. Each one's output goes to
+# a log, printed when it fails.
+JOBS="${FUZZ_JOBS:-$(nproc)}"
+run_target() {
+  local target="$1" corpus="$WORK/$1"
   mkdir -p "$corpus" "$ROOT/fuzz/artifacts/$target"
   cp "$ROOT/fuzz/corpus/$target/"* "$corpus/"
-  log "running $target for ${SECONDS_PER_TARGET}s (rss limit ${RSS_LIMIT_MB} MB)..."
   cargo fuzz run -O "$target" "$corpus" -- \
     -max_total_time="$SECONDS_PER_TARGET" \
     -rss_limit_mb="$RSS_LIMIT_MB" \
     -max_len=8192 \
     -timeout=10 \
-    -print_final_stats=1
+    -print_final_stats=1 >"$WORK/$target.log" 2>&1
+}
+
+failed=()
+pending=("${TARGETS[@]}")
+while ((${#pending[@]} > 0)); do
+  batch=("${pending[@]:0:$JOBS}")
+  pending=("${pending[@]:$JOBS}")
+  pids=()
+  for target in "${batch[@]}"; do
+    log "running $target for ${SECONDS_PER_TARGET}s (rss limit ${RSS_LIMIT_MB} MB)..."
+    run_target "$target" &
+    pids+=("$!")
+  done
+  for i in "${!batch[@]}"; do
+    target="${batch[$i]}"
+    if wait "${pids[$i]}"; then
+      log "$target: $(grep -E 'stat::number_of_executed_units' "$WORK/$target.log" || true)"
+    else
+      tail -n 60 "$WORK/$target.log" >&2
+      failed+=("$target")
+    fi
+  done
 done
+if ((${#failed[@]} > 0)); then
+  log "FAILED: ${failed[*]} (artifacts in fuzz/artifacts/)"
+  exit 1
+fi
 log "ok: ${TARGETS[*]} ran ${SECONDS_PER_TARGET}s each without a finding"

@@ -23,7 +23,7 @@ struct Inner {
     cause: Option<BoxError>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Kind {
     InvalidUrl(String),
     UnsupportedScheme(String),
@@ -61,6 +61,31 @@ impl Error {
 
     pub(crate) fn has_url(&self) -> bool {
         self.inner.url.is_some()
+    }
+
+    /// A copy of this error, to take out of a chain of errors it is buried
+    /// in (a transport wraps the connector's errors in its own): the same
+    /// kind and URL, and as cause the TLS layer's error when there is one,
+    /// or the text of the causes.
+    pub(crate) fn detach(&self) -> Error {
+        let mut copy = Error::new(self.inner.kind.clone());
+        copy.inner.url = self.inner.url.clone();
+        let mut texts = Vec::new();
+        let mut tls = None;
+        let mut source = std::error::Error::source(self);
+        while let Some(error) = source {
+            if let Some(rustls) = error.downcast_ref::<tokio_rustls::rustls::Error>() {
+                tls = Some(rustls.clone());
+            }
+            texts.push(error.to_string());
+            source = error.source();
+        }
+        copy.inner.cause = match tls {
+            Some(tls) => Some(Box::new(tls)),
+            None if texts.is_empty() => None,
+            None => Some(texts.join(": ").into()),
+        };
+        copy
     }
 
     /// The connector's error inside an event stream's error, if that is
@@ -188,8 +213,16 @@ impl fmt::Display for Error {
                 "refusing a redirect from https to plain http ({to}): it would expose the stream"
             )?,
         }
-        if let Some(url) = &self.inner.url {
-            write!(f, " ({url})")?;
+        match &self.inner.url {
+            // A connection's URL is only its scheme and authority.
+            Some(url) if url.path() == "/" && url.query().is_none() => match url.authority() {
+                Some(authority) => {
+                    write!(f, " ({}://{authority})", url.scheme_str().unwrap_or("?"))?
+                }
+                None => write!(f, " ({url})")?,
+            },
+            Some(url) => write!(f, " ({url})")?,
+            None => {}
         }
         // The cause says why, in the message itself: a reader of a log line
         // should not have to walk `source()`.

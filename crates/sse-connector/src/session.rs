@@ -428,10 +428,11 @@ fn send_failed(cause: sse_marshal::BoxError, uri: &Uri) -> Attempt {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*cause);
     while let Some(error) = source {
         if let Some(ours) = error.downcast_ref::<crate::Error>() {
+            let error = connector_error(ours.detach());
             return if ours.is_final() {
-                Attempt::Fatal(Error::from_connector(cause))
+                Attempt::Fatal(error)
             } else {
-                Attempt::Retry(Error::from_connector(cause), None)
+                Attempt::Retry(error, None)
             };
         }
         source = error.source();
