@@ -5,7 +5,6 @@
 //! `CONNECT`, with the proxy's credentials), and redirects that must not take
 //! credentials to another origin or from `https` to `http`.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,10 +15,9 @@ use sse_connector::{EventSourceConnector, ReconnectOptions};
 use sse_marshal::{EventSource, ResponseBody};
 use sse_model::ServerSentEvent;
 use sse_routing::{path, Route, Server};
+use sse_test_support::proxy::{start_proxy, ProxyLog};
 use sse_test_support::tls::TestCertificate;
 use sse_test_support::{start, start_with, within};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 /// What a server saw of each request.
 #[derive(Debug, Clone)]
@@ -152,79 +150,6 @@ async fn an_untrusted_certificate_ends_the_stream_at_once_and_says_why() {
 // A proxy of the test's own
 // ---------------------------------------------------------------------------
 
-/// One request the test proxy saw: its request line, and its
-/// `Proxy-Authorization`.
-type ProxyRequest = (String, Option<String>);
-
-/// What the test proxy saw.
-#[derive(Clone, Default)]
-struct ProxyLog(Arc<Mutex<Vec<ProxyRequest>>>);
-
-/// A small HTTP proxy on `127.0.0.1:0`: `CONNECT host:port` opens a tunnel
-/// (`200`), any other request is forwarded as it is to the host of its
-/// absolute URI. Bounded: one head of at most 16 KiB per connection.
-async fn start_proxy(log: &ProxyLog) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let log = log.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(proxy_connection(client, log.clone()));
-        }
-    });
-    addr
-}
-
-async fn proxy_connection(mut client: TcpStream, log: ProxyLog) {
-    let mut head = Vec::new();
-    let mut buf = [0; 1024];
-    let end = loop {
-        let Ok(n) = client.read(&mut buf).await else {
-            return;
-        };
-        if n == 0 || head.len() > 16 * 1024 {
-            return;
-        }
-        head.extend_from_slice(&buf[..n]);
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
-        }
-    };
-    let text = String::from_utf8_lossy(&head[..end]).into_owned();
-    let line = text.lines().next().unwrap_or_default().to_owned();
-    let auth = text.lines().find_map(|l| {
-        let (name, value) = l.split_once(':')?;
-        name.eq_ignore_ascii_case("proxy-authorization")
-            .then(|| value.trim().to_owned())
-    });
-    log.0.lock().unwrap().push((line.clone(), auth));
-    let mut words = line.split_whitespace();
-    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let upstream = if method == "CONNECT" {
-        target.to_owned()
-    } else {
-        let uri: http::Uri = target.parse().unwrap();
-        format!("{}:{}", uri.host().unwrap(), uri.port_u16().unwrap_or(80))
-    };
-    let upstream = upstream.replace("localhost", "127.0.0.1");
-    let Ok(mut server) = TcpStream::connect(&upstream).await else {
-        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
-        return;
-    };
-    if method == "CONNECT" {
-        let _ = client
-            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            .await;
-        let _ = client.write_all(&head[end..]).await;
-    } else {
-        let _ = server.write_all(&head).await;
-    }
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_is_forwarded_and_https_tunnelled_by_a_proxy_with_its_credentials() {
     let proxy_log = ProxyLog::default();
@@ -255,7 +180,7 @@ async fn http_is_forwarded_and_https_tunnelled_by_a_proxy_with_its_credentials()
     assert_eq!(datas(&mut events, 2).await, ["1", "2"]);
     drop(events);
 
-    let seen = proxy_log.0.lock().unwrap().clone();
+    let seen = proxy_log.requests();
     let basic = "Basic dXNlcjpzZWNyZXQ="; // user:secret
     assert!(
         seen.iter().any(|(line, auth)| line
