@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --example clock &
-//! cargo run --example client                       # http://127.0.0.1:8000/events
+//! cargo run --example client                       # http://127.0.0.1:$PORT/events (8000)
 //! cargo run --example client -- http://host:port/path
 //! ```
 
@@ -16,9 +16,10 @@ use sse_marshal::{EventSource, Unmarshal};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let url = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "http://127.0.0.1:8000/events".to_owned());
+    let url = std::env::args().nth(1).unwrap_or_else(|| {
+        let port = std::env::var("PORT").unwrap_or_else(|_| "8000".to_owned());
+        format!("http://127.0.0.1:{port}/events")
+    });
     let request = http::Request::get(url.as_str())
         .header(http::header::ACCEPT, "text/event-stream")
         .body(Empty::<Bytes>::new())?;

@@ -91,6 +91,9 @@ pub(crate) struct Config {
 }
 
 impl EventSourceConnector {
+    /// The default limit on a line and on an event's data, in bytes.
+    pub const MAX_EVENT_SIZE: usize = 32 * 1024 * 1024;
+
     /// A connector for `url` (a `&str`, `String` or [`Uri`]) with the
     /// default transport and options. Refuses a URL that does not parse,
     /// has no host, or whose scheme is not `http` or `https`.
@@ -117,7 +120,7 @@ impl EventSourceConnector {
                 idle_timeout: None,
                 one_shot: false,
                 max_redirects: 10,
-                settings: ServerSentEventSettings::default(),
+                settings: default_settings(),
                 observer: None,
             },
         })
@@ -262,14 +265,19 @@ impl EventSourceConnector {
         self
     }
 
-    /// The parser's limits (default: 4096-byte lines, 8192-byte events).
+    /// The parser's limits. The default accepts lines and events of up to
+    /// [`MAX_EVENT_SIZE`](Self::MAX_EVENT_SIZE) (32 MiB: LLM answers and
+    /// base64 images arrive whole) and fails the stream beyond, which bounds
+    /// the memory a server can make the client hold; an unmarshaller's
+    /// defaults are Akka's 4096-byte lines and 8192-byte events.
     pub fn with_settings(mut self, settings: ServerSentEventSettings) -> Self {
         self.config.settings = settings;
         self
     }
 
     /// Calls `observer` at every step of the connection's life: connecting,
-    /// open, ended, failed, retrying.
+    /// open, ended, failed, retrying, and every comment line the server
+    /// sends (heartbeats included), which never appear as events.
     pub fn with_observer(
         mut self,
         observer: impl Fn(&ConnectionEvent<'_>) + Send + Sync + 'static,
@@ -302,6 +310,14 @@ impl EventSourceConnector {
         ));
         (events, handle)
     }
+}
+
+/// The connector's parser settings: as the unmarshaller's, with limits for
+/// large events.
+fn default_settings() -> ServerSentEventSettings {
+    ServerSentEventSettings::default()
+        .with_max_line_size(EventSourceConnector::MAX_EVENT_SIZE)
+        .with_max_event_size(EventSourceConnector::MAX_EVENT_SIZE)
 }
 
 /// An event stream URL: `http` or `https`, with a host.

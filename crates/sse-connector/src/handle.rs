@@ -6,10 +6,11 @@ use tokio::sync::Notify;
 
 /// Makes the stream of [`connect_with_handle`] drop its connection and
 /// reconnect at once, resuming with `Last-Event-ID`: after rotating a
-/// credential that [`with_request`] reads, for instance. Events already
-/// received are delivered; a block the server had not finished is sent
-/// again by the server after the last id. Cloneable; dropping it changes
-/// nothing.
+/// credential that [`with_request`] reads, for instance. It resumes after
+/// the last event the caller has taken from the stream; whatever the old
+/// connection had brought beyond it is dropped unread and sent again by the
+/// server, so nothing is lost or delivered twice (for a server that resumes
+/// by id). Cloneable; dropping it changes nothing.
 ///
 /// [`connect_with_handle`]: crate::EventSourceConnector::connect_with_handle
 /// [`with_request`]: crate::EventSourceConnector::with_request

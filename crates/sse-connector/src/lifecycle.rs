@@ -30,11 +30,20 @@ pub enum ConnectionEvent<'a> {
     /// The server ended the stream cleanly, or answered `204 No Content`
     /// (after which the stream is over).
     Ended,
-    /// The connection failed or was lost; unless the error is final, the
-    /// client reconnects.
+    /// The connection failed or was lost.
     Failed {
         /// What went wrong.
         error: &'a Error,
+        /// Whether the client reconnects; if not, the stream ends with this
+        /// error.
+        retrying: bool,
+    },
+    /// The server sent a comment line: its text after the `:` (`""` for a
+    /// heartbeat). For debugging and for watching heartbeats; comments are
+    /// never events.
+    Comment {
+        /// The comment's text.
+        text: &'a str,
     },
     /// The client waits before its next attempt.
     Retrying {

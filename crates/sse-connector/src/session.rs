@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime};
 use futures_util::StreamExt;
 use http::header::{HeaderMap, HeaderValue, ACCEPT, CACHE_CONTROL, RETRY_AFTER};
 use http::{Request, Uri};
-use sse_marshal::{Error, EventReader, EventStreamParser, EventStreamUnmarshalling, ResponseKind};
+use sse_marshal::{
+    CommentCallback, Error, EventReader, EventStreamParser, EventStreamUnmarshalling, ResponseKind,
+};
 use sse_model::{EventId, LastEventId, ServerSentEvent};
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -80,7 +82,19 @@ fn connector_error(error: crate::Error) -> Error {
 
 impl Session {
     pub(crate) fn new(config: Config, handle: ReconnectHandle) -> Self {
-        let mut parser = EventStreamParser::with_settings(config.settings.clone());
+        let mut settings = config.settings.clone();
+        if let Some(observer) = config.observer.clone() {
+            // Comments go to the observer, after any callback of the
+            // caller's settings.
+            let theirs = settings.comments().cloned();
+            settings = settings.with_comments(CommentCallback::new(move |text| {
+                if let Some(theirs) = &theirs {
+                    theirs.call(text);
+                }
+                observer.notify(&ConnectionEvent::Comment { text });
+            }));
+        }
+        let mut parser = EventStreamParser::with_settings(settings);
         if let Some(id) = &config.last_event_id {
             parser = parser.with_last_event_id(id);
         }
@@ -142,7 +156,10 @@ impl Session {
     }
 
     fn fail(&mut self, error: Error) -> Option<Result<ServerSentEvent, Error>> {
-        self.notify(&ConnectionEvent::Failed { error: &error });
+        self.notify(&ConnectionEvent::Failed {
+            error: &error,
+            retrying: false,
+        });
         tracing::warn!(%error, "giving up on the event stream");
         self.finish(Some(error))
     }
@@ -191,6 +208,10 @@ impl Session {
                 }
             };
             tokio::select! {
+                // A reconnection asked for happens now, before any event
+                // already waiting: those are sent again after the last id.
+                biased;
+                () = handle.requested() => break Outcome::Asked,
                 item = connection.reader.next() => break Outcome::Item(item),
                 () = silence => {
                     // Bytes that yielded no event (a comment, a heartbeat,
@@ -200,7 +221,6 @@ impl Session {
                     }
                     break Outcome::Silent;
                 }
-                () = handle.requested() => break Outcome::Asked,
             }
         };
         if connection.reader.last_data_at().is_some() {
@@ -245,13 +265,16 @@ impl Session {
     /// returns the error that ends the stream.
     fn lost(&mut self, error: Error, retry_after: Option<Duration>) -> Option<Error> {
         self.close();
-        self.notify(&ConnectionEvent::Failed { error: &error });
-        if self.config.one_shot {
-            return Some(error);
-        }
         let tolerated = self.config.reconnect.max_attempts();
-        if tolerated.is_some_and(|max| self.streak >= max) {
-            tracing::warn!(%error, attempts = self.streak, "giving up after failed attempts");
+        let gives_up = self.config.one_shot || tolerated.is_some_and(|max| self.streak >= max);
+        self.notify(&ConnectionEvent::Failed {
+            error: &error,
+            retrying: !gives_up,
+        });
+        if gives_up {
+            if !self.config.one_shot {
+                tracing::warn!(%error, attempts = self.streak, "giving up after failed attempts");
+            }
             return Some(error);
         }
         tracing::warn!(%error, "the event stream failed; reconnecting");

@@ -61,7 +61,7 @@ async fn a_third_party_server_drives_the_reconnect_scenario() {
         )
         .with_idle_timeout(Duration::from_secs(5))
         .with_observer(move |step: &ConnectionEvent<'_>| {
-            if let ConnectionEvent::Failed { error } = step {
+            if let ConnectionEvent::Failed { error, .. } = step {
                 seen.lock()
                     .unwrap()
                     .push((error.is_body(), error.to_string()));

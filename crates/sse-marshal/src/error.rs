@@ -150,11 +150,16 @@ impl fmt::Display for Error {
             Kind::LineTooLong { limit } => {
                 write!(
                     f,
-                    "event stream line longer than the limit of {limit} bytes"
+                    "event stream line longer than the limit of {limit} bytes \
+                     (ServerSentEventSettings::with_max_line_size raises it)"
                 )
             }
             Kind::EventTooLarge { limit } => {
-                write!(f, "event data larger than the limit of {limit} bytes")
+                write!(
+                    f,
+                    "event data larger than the limit of {limit} bytes \
+                     (ServerSentEventSettings::with_max_event_size raises it)"
+                )
             }
             Kind::Io => f.write_str("reading the event stream failed"),
             Kind::ContentType { found: Some(found) } => {

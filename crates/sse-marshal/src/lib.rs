@@ -83,7 +83,8 @@ pub use marshal::{
 };
 pub use parser::EventStreamParser;
 pub use settings::{
-    OversizeCallback, OversizePolicy, Oversized, OversizedKind, ServerSentEventSettings,
+    CommentCallback, OversizeCallback, OversizePolicy, Oversized, OversizedKind,
+    ServerSentEventSettings,
 };
 pub use unmarshal::{
     EventReader, EventSource, EventStreamUnmarshalling, FromEntity, ResponseKind, Unmarshal,

@@ -30,6 +30,7 @@ pub struct ServerSentEventSettings {
     emit_empty_events: bool,
     oversized_line: OversizePolicy,
     oversized_event: OversizePolicy,
+    comments: Option<CommentCallback>,
 }
 
 impl Default for ServerSentEventSettings {
@@ -42,6 +43,7 @@ impl Default for ServerSentEventSettings {
             emit_empty_events: true,
             oversized_line: OversizePolicy::Fail,
             oversized_event: OversizePolicy::Fail,
+            comments: None,
         }
     }
 }
@@ -92,6 +94,19 @@ impl ServerSentEventSettings {
     pub fn with_oversized_event(mut self, policy: OversizePolicy) -> Self {
         self.oversized_event = policy;
         self
+    }
+
+    /// Calls `callback` with the text of every comment line (after its
+    /// `:`; a heartbeat `:` gives `""`), as it is parsed: for debugging and
+    /// for watching heartbeats. Comments are never events.
+    pub fn with_comments(mut self, callback: CommentCallback) -> Self {
+        self.comments = Some(callback);
+        self
+    }
+
+    /// The comment callback, if any.
+    pub fn comments(&self) -> Option<&CommentCallback> {
+        self.comments.as_ref()
     }
 
     /// The line limit in bytes; `0` is unlimited.
@@ -230,3 +245,52 @@ impl PartialEq for OversizeCallback {
 }
 
 impl Eq for OversizeCallback {}
+
+/// What the parser calls with every comment line; see
+/// [`ServerSentEventSettings::with_comments`].
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use bytes::BytesMut;
+/// use sse_marshal::{CommentCallback, EventStreamParser, ServerSentEventSettings};
+/// use tokio_util::codec::Decoder;
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = Arc::clone(&seen);
+/// let settings = ServerSentEventSettings::default()
+///     .with_comments(CommentCallback::new(move |text| log.lock().unwrap().push(text.to_owned())));
+/// let mut parser = EventStreamParser::with_settings(settings);
+/// let mut buf = BytesMut::from(&b": hello\n:\ndata: x\n\n"[..]);
+/// assert_eq!(parser.decode(&mut buf)?.unwrap().data(), "x");
+/// assert_eq!(*seen.lock().unwrap(), [" hello", ""]);
+/// # Ok::<(), sse_marshal::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct CommentCallback(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl CommentCallback {
+    /// Wraps a function.
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        CommentCallback(Arc::new(f))
+    }
+
+    /// Calls the function: what the parser does with each comment.
+    pub fn call(&self, text: &str) {
+        (self.0)(text)
+    }
+}
+
+impl fmt::Debug for CommentCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CommentCallback(..)")
+    }
+}
+
+impl PartialEq for CommentCallback {
+    /// Two callbacks are equal when they are clones of one another.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CommentCallback {}

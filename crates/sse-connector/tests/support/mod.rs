@@ -785,15 +785,24 @@ pub(crate) fn kind(error: &Error) -> String {
     }
 }
 
-/// Records what an observer sees.
+/// Records what an observer sees: the steps of the connection's life, and
+/// apart from them, the comments.
 #[derive(Clone, Default)]
-pub(crate) struct Recorder(Arc<Mutex<Vec<(Instant, Observed)>>>);
+pub(crate) struct Recorder(
+    Arc<Mutex<Vec<(Instant, Observed)>>>,
+    Arc<Mutex<Vec<String>>>,
+);
 
 impl Recorder {
     pub(crate) fn observer(&self) -> impl Fn(&ConnectionEvent<'_>) + Send + Sync + 'static {
         let log = self.0.clone();
+        let comments = self.1.clone();
         move |event: &ConnectionEvent<'_>| {
             let observed = match event {
+                ConnectionEvent::Comment { text } => {
+                    comments.lock().unwrap().push((*text).to_owned());
+                    return;
+                }
                 ConnectionEvent::Connecting { uri, last_event_id } => Observed::Connecting {
                     uri: uri.to_string(),
                     last_event_id: last_event_id.map(str::to_owned),
@@ -803,7 +812,7 @@ impl Recorder {
                     status: status.as_u16(),
                 },
                 ConnectionEvent::Ended => Observed::Ended,
-                ConnectionEvent::Failed { error } => Observed::Failed { kind: kind(error) },
+                ConnectionEvent::Failed { error, .. } => Observed::Failed { kind: kind(error) },
                 ConnectionEvent::Retrying { delay, attempt } => Observed::Retrying {
                     delay: *delay,
                     attempt: *attempt,
@@ -821,6 +830,10 @@ impl Recorder {
             .iter()
             .map(|(_, o)| o.clone())
             .collect()
+    }
+
+    pub(crate) fn comments(&self) -> Vec<String> {
+        self.1.lock().unwrap().clone()
     }
 
     pub(crate) fn timed(&self) -> Vec<(Instant, Observed)> {

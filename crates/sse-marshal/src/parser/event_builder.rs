@@ -147,7 +147,12 @@ impl EventBuilder {
                 self.event_type(&input[value_start(line, start, 6)..end]);
                 Ok(())
             }
-            Some(b':') => Ok(()),
+            Some(b':') => {
+                if let Some(comments) = settings.comments() {
+                    comments.call(&decode_utf8(&line[1..]));
+                }
+                Ok(())
+            }
             _ => self.field(input, start, end, settings),
         }
     }
