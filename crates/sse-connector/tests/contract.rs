@@ -138,3 +138,27 @@ async fn a_forced_reconnection_resumes_after_the_last_event_and_loses_nothing() 
     drop(events);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_has_the_last_event_id_in_effect_and_its_own_id() {
+    let route = path("events").get().complete_with(|_| {
+        Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(ResponseBody::full(
+                "id: abc\ndata: first\n\ndata: second\n\n",
+            ))
+            .unwrap()
+    });
+    let server = start(route).await;
+    let mut events = connector(format!("http://{}/events", server.addr))
+        .one_shot()
+        .connect();
+    let first = next(&mut events).await;
+    let second = next(&mut events).await;
+    assert_eq!(
+        (first.id(), first.last_event_id()),
+        (Some("abc"), Some("abc"))
+    );
+    assert_eq!((second.id(), second.last_event_id()), (None, Some("abc")));
+    server.shutdown().await;
+}

@@ -402,3 +402,40 @@ fn reset_stream_accepts_a_bom_again_and_keeps_the_buffers() {
     assert_eq!(parser.last_event_id(), "3");
     assert_eq!(parser.retry(), Some(9));
 }
+
+/// `MessageEvent.lastEventId`: every event carries the last event id in
+/// effect when it was dispatched; its own `id` stays its own field.
+#[test]
+fn every_event_carries_the_last_event_id_in_effect() {
+    let input: &[u8] =
+        b"id: abc\ndata: first\n\ndata: second\n\nid: 5\n\ndata: third\n\nid\ndata: fourth\n\n";
+    let whole = [input];
+    let bytewise: Vec<&[u8]> = input.chunks(1).collect();
+    for (name, chunks) in [("whole", &whole[..]), ("bytewise", &bytewise[..])] {
+        let mut parser = EventStreamParser::new();
+        let mut buf = BytesMut::new();
+        let mut events = Vec::new();
+        for chunk in chunks {
+            buf.extend_from_slice(chunk);
+            while let Some(event) = parser.decode(&mut buf).unwrap() {
+                events.push(event);
+            }
+        }
+        let seen: Vec<(&str, Option<&str>, Option<&str>)> = events
+            .iter()
+            .map(|e| (e.data(), e.id(), e.last_event_id()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("first", Some("abc"), Some("abc")),
+                ("second", None, Some("abc")),
+                // An id-only block changes the id in effect.
+                ("third", None, Some("5")),
+                // An empty id clears it: a browser shows "".
+                ("fourth", Some(""), Some("")),
+            ],
+            "{name}"
+        );
+    }
+}

@@ -26,14 +26,57 @@ use crate::{EventId, EventType};
 /// assert_eq!(event.id(), Some("7"));
 /// assert_eq!(event.retry(), Some(3_000));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+///
+/// # Its id, and the last event id in effect
+///
+/// [`id`](Self::id) is the event's own `id:` field, as Akka HTTP models it.
+/// A browser's `MessageEvent.lastEventId` is something else: the last event
+/// id in effect when the event was dispatched, which an event without an
+/// `id:` of its own inherits from the blocks before it. A parsed event
+/// carries both; [`last_event_id`](Self::last_event_id) is the browser's.
+/// Equality and hashing look at the event's own fields only.
+///
+/// ```
+/// use sse_model::{EventId, ServerSentEvent};
+///
+/// let parsed = ServerSentEvent::new("second").with_last_event_id(EventId::from_static("abc"));
+/// assert_eq!(parsed.id(), None); // no `id:` of its own
+/// assert_eq!(parsed.last_event_id(), Some("abc")); // what a browser shows
+/// assert_eq!(parsed, ServerSentEvent::new("second"));
+/// ```
+#[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct ServerSentEvent {
     data: String,
     event_type: Option<EventType>,
+    /// The last event id in effect: the event's own, or, when
+    /// `id_inherited`, the one before it.
     id: Option<EventId>,
     retry: Option<u64>,
     heartbeat: bool,
+    id_inherited: bool,
+}
+
+impl PartialEq for ServerSentEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.data == other.data
+            && self.event_type == other.event_type
+            && self.id_value() == other.id_value()
+            && self.retry == other.retry
+            && self.heartbeat == other.heartbeat
+    }
+}
+
+impl Eq for ServerSentEvent {}
+
+impl std::hash::Hash for ServerSentEvent {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.data.hash(state);
+        self.event_type.hash(state);
+        self.id_value().hash(state);
+        self.retry.hash(state);
+        self.heartbeat.hash(state);
+    }
 }
 
 impl ServerSentEvent {
@@ -80,6 +123,7 @@ impl ServerSentEvent {
             id,
             retry,
             heartbeat: false,
+            id_inherited: false,
         }
     }
 
@@ -119,7 +163,20 @@ impl ServerSentEvent {
     /// `with_id(7)`.
     pub fn with_id(mut self, id: impl Into<EventId>) -> Self {
         self.id = Some(id.into());
+        self.id_inherited = false;
         self.heartbeat = false;
+        self
+    }
+
+    /// Records the last event id in effect for an event without an `id:` of
+    /// its own, as a parser knows it: [`last_event_id`](Self::last_event_id)
+    /// returns it, [`id`](Self::id) stays `None`, and it is never encoded.
+    /// An event with an id of its own keeps that one.
+    pub fn with_last_event_id(mut self, id: EventId) -> Self {
+        if self.id.is_none() || self.id_inherited {
+            self.id = Some(id);
+            self.id_inherited = true;
+        }
         self
     }
 
@@ -153,8 +210,15 @@ impl ServerSentEvent {
         self.event_type.as_ref().map(EventType::as_str)
     }
 
-    /// The event id, if set.
+    /// The event's own id (its `id:` field), if it has one.
     pub fn id(&self) -> Option<&str> {
+        self.id_value().map(EventId::as_str)
+    }
+
+    /// The last event id in effect when the event was dispatched: its own,
+    /// or the one it inherited from an earlier block (a browser's
+    /// `MessageEvent.lastEventId`, where `None` is `""`).
+    pub fn last_event_id(&self) -> Option<&str> {
         self.id.as_ref().map(EventId::as_str)
     }
 
@@ -178,8 +242,11 @@ impl ServerSentEvent {
         self.event_type.as_ref()
     }
 
-    /// The validated event id, if set.
+    /// The event's own validated id, if it has one.
     pub fn id_value(&self) -> Option<&EventId> {
+        if self.id_inherited {
+            return None;
+        }
         self.id.as_ref()
     }
 }
@@ -212,6 +279,28 @@ mod tests {
         );
         assert_eq!(e.retry_duration(), Some(Duration::from_millis(5)));
         assert!(!e.is_heartbeat());
+    }
+
+    #[test]
+    fn an_inherited_id_is_the_last_event_id_but_not_the_events_own() {
+        let abc = EventId::from_static("abc");
+        let inherited = ServerSentEvent::new("x").with_last_event_id(abc.clone());
+        assert_eq!(
+            (inherited.id(), inherited.last_event_id()),
+            (None, Some("abc"))
+        );
+        assert_eq!(&inherited.encode()[..], b"data:x\n\n");
+        assert_eq!(inherited, ServerSentEvent::new("x"));
+        let own = ServerSentEvent::new("x")
+            .with_id(1)
+            .with_last_event_id(abc.clone());
+        assert_eq!((own.id(), own.last_event_id()), (Some("1"), Some("1")));
+        let replaced = inherited.with_id(2);
+        assert_eq!(
+            (replaced.id(), replaced.last_event_id()),
+            (Some("2"), Some("2"))
+        );
+        assert_ne!(replaced, ServerSentEvent::new("x"));
     }
 
     #[test]

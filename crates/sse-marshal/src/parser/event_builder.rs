@@ -369,7 +369,16 @@ impl EventBuilder {
             }
         };
         let event_type = if typed { self.last_type.clone() } else { None };
-        Some(ServerSentEvent::from_fields(data, event_type, id, retry))
+        let own_id = id.is_some();
+        let event = ServerSentEvent::from_fields(data, event_type, id, retry);
+        if own_id {
+            return Some(event);
+        }
+        // The last event id in effect, as a browser's `lastEventId`.
+        Some(match self.last_event_id.inherited() {
+            Some(last) => event.with_last_event_id(last),
+            None => event,
+        })
     }
 
     /// The event's data (the buffer without its last LF), leaving the buffer

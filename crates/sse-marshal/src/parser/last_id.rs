@@ -78,6 +78,17 @@ impl LastEventId {
         }
     }
 
+    /// The id for an event without one of its own: `None` while the string
+    /// is empty.
+    #[inline]
+    pub(super) fn inherited(&self) -> Option<EventId> {
+        match &self.value {
+            Value::Text(id) if id.is_empty() => None,
+            Value::Text(id) => Some(id.clone()),
+            Value::Number(n) => Some(self.text.get_or_init(|| EventId::from(*n)).clone()),
+        }
+    }
+
     /// Becomes `id`, whose digits are `number` if it has one.
     #[inline(always)]
     pub(super) fn set(&mut self, id: &EventId, number: Option<u64>) {
