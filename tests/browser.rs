@@ -68,22 +68,11 @@ async fn chromium_eventsource_receives_ticks_and_no_heartbeat_messages() {
         },
     ));
 
-    let run = Command::new("node")
-        .arg(Path::new(ROOT).join("tests/browser/eventsource_page.mjs"))
-        .args([url.as_str(), "--ticks", "3", "--timeout-ms", "20000"])
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(90), run)
-        .await
-        .expect("the browser check stops by itself")
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "browser check failed ({}):\n{stderr}\n{stdout}",
-        output.status
-    );
+    let stdout = browser_check(
+        "eventsource_page.mjs",
+        &[url.as_str(), "--ticks", "3", "--timeout-ms", "20000"],
+    )
+    .await;
     assert!(
         stdout.contains("\"ok\":true"),
         "unexpected summary: {stdout}"
@@ -114,6 +103,28 @@ async fn chromium_eventsource_receives_ticks_and_no_heartbeat_messages() {
         .unwrap();
 }
 
+/// Runs the browser script `tests/browser/<script>` with `args`; its stdout
+/// when it succeeds (within 90 s).
+async fn browser_check(script: &str, args: &[&str]) -> String {
+    let run = Command::new("node")
+        .arg(Path::new(ROOT).join("tests/browser").join(script))
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(90), run)
+        .await
+        .expect("the browser check stops by itself")
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{script} {args:?} failed ({}):\n{stderr}\n{stdout}",
+        output.status
+    );
+    stdout
+}
+
 /// The clock, and `/version`: the HTTP version the server saw.
 fn clock_with_version() -> Route {
     app::app_with(Duration::from_millis(300), Duration::from_millis(100)).or(path("version")
@@ -124,18 +135,11 @@ fn clock_with_version() -> Route {
 /// Runs `tests/browser/many_streams.mjs` on `url`: the HTTP version the page
 /// was served with, and how many messages each of ten `EventSource`s got.
 async fn ten_streams_on_one_page(url: &str) -> (String, Vec<u32>) {
-    let run = Command::new("node")
-        .arg(Path::new(ROOT).join("tests/browser/many_streams.mjs"))
-        .args([url, "--streams", "10", "--wait-ms", "3000"])
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(90), run)
-        .await
-        .expect("the browser check stops by itself")
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{url}: {stderr}\n{stdout}");
+    let stdout = browser_check(
+        "many_streams.mjs",
+        &[url, "--streams", "10", "--wait-ms", "3000"],
+    )
+    .await;
     let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("a JSON summary");
     let version = summary["version"].as_str().unwrap_or_default().to_owned();
     let counts = summary["counts"]
