@@ -4,15 +4,17 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sse_model::{EncodedEvent, EventId, LastEventId, ServerSentEvent};
 use tokio_util::sync::CancellationToken;
 
+use crate::feed::Feeds;
+use crate::log::ReadFrom;
 use crate::metrics::{Counters, TopicMetrics};
-use crate::subscription::Subscription;
+use crate::subscription::{Start, Subscription};
 use crate::{Error, EventLog, MemoryLog};
 
 /// What happens to a subscriber that falls further behind than its queue.
@@ -29,15 +31,22 @@ pub enum LagPolicy {
 }
 
 /// A broadcast hub with a bounded replay log, over an [`EventLog`]
-/// ([`MemoryLog`] by default). Cheap to clone: clones share the topics.
+/// ([`MemoryLog`] by default; a shared log lets several servers be one
+/// hub). Cheap to clone: clones share the topics.
 ///
 /// Publishers [`publish`](Self::publish) to a named topic; the log assigns
-/// the event an id (or keeps the publisher's) and encodes it once.
+/// the event an id (the in-memory log may keep the publisher's).
 /// Subscribers [`subscribe`](Self::subscribe) with the `Last-Event-ID` their
 /// client sent, and get every retained event after it, then live events,
 /// with no gap and no duplicate. A subscriber whose id is no longer (or
 /// never was) in the log gets a [resync event](crate::RESYNC_EVENT_TYPE)
 /// instead of silently missing events.
+///
+/// The hub does the fan-out: one tail of the log per topic on this node,
+/// started with its first subscriber and stopped with its last, feeds every
+/// local subscriber through a bounded queue, so a shared log is read once
+/// per node, each event is encoded once per node, and a slow subscriber
+/// lags alone ([`LagPolicy`]).
 ///
 /// ```
 /// use futures_util::StreamExt;
@@ -62,9 +71,11 @@ pub struct Hub<L = MemoryLog> {
 }
 
 struct Inner<L> {
-    log: L,
+    log: Arc<L>,
+    feeds: Feeds,
     /// `true` for [`LagPolicy::Gap`].
     policy: AtomicBool,
+    subscriber_queue: AtomicUsize,
     counters: Mutex<HashMap<String, Arc<Counters>>>,
     shutdown: CancellationToken,
     /// Set by `shutdown` before it cancels, read by each subscription when
@@ -103,8 +114,10 @@ impl<L: EventLog> Hub<L> {
     pub fn with_log(log: L) -> Self {
         Hub {
             inner: Arc::new(Inner {
-                log,
+                log: Arc::new(log),
+                feeds: Feeds::default(),
                 policy: AtomicBool::new(false),
+                subscriber_queue: AtomicUsize::new(256),
                 counters: Mutex::default(),
                 shutdown: CancellationToken::new(),
                 final_event: Arc::default(),
@@ -120,6 +133,18 @@ impl<L: EventLog> Hub<L> {
         self.inner
             .policy
             .store(policy == LagPolicy::Gap, Ordering::Relaxed);
+        self
+    }
+
+    /// How many events a subscriber may fall behind the newest before it
+    /// lags (default 256, at least 1; from the next topic feed on). The
+    /// queue is shared: it costs one pointer per event and topic, not per
+    /// subscriber.
+    #[must_use]
+    pub fn with_subscriber_queue(self, events: usize) -> Self {
+        self.inner
+            .subscriber_queue
+            .store(events.max(1), Ordering::Relaxed);
         self
     }
 
@@ -206,13 +231,23 @@ impl<L: EventLog> Hub<L> {
             return Err(Error::closed());
         }
         let log = &self.inner.log;
-        let records = match last_event_id {
-            Some(id) => log.read_after(topic, Some(id.as_str())).await?,
-            None if history => log.read_all(topic).await?,
-            None => log.read_after(topic, None).await?,
+        // Into the feed first, then the read: every event is in one or the
+        // other, and the subscription drops the feed's copies of the read's.
+        let queue = self.inner.subscriber_queue.load(Ordering::Relaxed);
+        let (feed, receiver, counts) = self.inner.feeds.join(log, topic, queue).await?;
+        let replay = match last_event_id {
+            Some(id) => Some(log.read(topic, ReadFrom::After(id.as_str())).await?),
+            None if history => Some(log.read(topic, ReadFrom::Oldest).await?),
+            None => None,
+        };
+        let start = Start {
+            replay,
+            feed,
+            receiver,
+            counts,
         };
         Ok(Subscription::new(
-            records,
+            start,
             self.inner.shutdown.clone().cancelled_owned(),
             Arc::clone(&self.inner.final_event),
             self.counters(topic),
@@ -287,19 +322,19 @@ impl<L: EventLog> Hub<L> {
         self.inner.shutdown.is_cancelled()
     }
 
-    /// The metrics of `topic` (all zero for a topic never used; asking does
-    /// not create it).
-    pub fn metrics(&self, topic: &str) -> TopicMetrics {
-        let evicted = self.inner.log.evicted(topic);
+    /// The metrics of `topic` (all zero for a topic never used); the
+    /// evictions are the log's, which a shared log may have to be asked.
+    pub async fn metrics(&self, topic: &str) -> Result<TopicMetrics, Error> {
+        let evicted = self.inner.log.evicted(topic).await?;
         let counters = self
             .inner
             .counters
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        match counters.get(topic) {
+        Ok(match counters.get(topic) {
             Some(counters) => counters.snapshot(evicted),
             None => Counters::default().snapshot(evicted),
-        }
+        })
     }
 
     /// The names of the topics published or subscribed to so far.

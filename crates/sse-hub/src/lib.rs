@@ -18,8 +18,11 @@
 //!   the [`LagPolicy`] disconnects it (its client resumes from its last id)
 //!   or sends a [`GAP_EVENT_TYPE`] event. Publishing never waits, so one
 //!   stalled client cannot delay the others, and memory stays bounded.
-//! - The log is a trait, [`EventLog`]: the embedded [`MemoryLog`] can be
-//!   replaced by a shared log service when one server is not enough.
+//! - The log is a trait, [`EventLog`]: storage only (append, read, tail).
+//!   The embedded [`MemoryLog`] serves one server; `sse-hub-redis` (Redis
+//!   Streams) and `sse-hub-nats` (NATS JetStream) let several servers share
+//!   topics, so a client may resume on any of them. The hub does the
+//!   fan-out: one tail per topic per node.
 //! - [`Hub::shutdown`] ends every subscription, after a final event if you
 //!   give one; [`Hub::metrics`] counts subscribers, events, bytes, evictions
 //!   and lagging subscribers.
@@ -39,6 +42,7 @@
 //! ```
 
 mod error;
+mod feed;
 mod hub;
 mod log;
 mod memory_log;
@@ -47,7 +51,9 @@ mod subscription;
 
 pub use error::Error;
 pub use hub::{Hub, LagPolicy, SubscribeFuture};
-pub use log::{EventLog, LogRecord, LogStream, ResyncReason};
+pub use log::{
+    EventLog, Position, ReadFrom, Replay, ResyncReason, StoredEvent, TailRecord, TailStream,
+};
 pub use memory_log::{MemoryLog, MemoryLogOptions};
 pub use metrics::TopicMetrics;
 pub use subscription::{Subscription, GAP_EVENT_TYPE, RESYNC_EVENT_TYPE};

@@ -6,36 +6,31 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use sse_model::{EncodedEvent, EventId, ServerSentEvent};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::BroadcastStream;
 
-use crate::log::{EventLog, LogRecord, LogStream, ResyncReason};
+use crate::log::{
+    EventLog, Position, ReadFrom, Replay, ResyncReason, StoredEvent, TailRecord, TailStream,
+};
 use crate::Error;
 
-/// Bounds of the [`MemoryLog`]: how much each topic retains, and how far
-/// each subscriber may fall behind.
+/// Bounds of the [`MemoryLog`]: how much each topic retains.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct MemoryLogOptions {
     max_events: usize,
     max_bytes: usize,
     max_age: Option<Duration>,
-    subscriber_queue: usize,
 }
 
 impl Default for MemoryLogOptions {
-    /// 1000 events or 1 MiB per topic, no age limit, 256 events of lag per
-    /// subscriber.
+    /// 1000 events or 1 MiB per topic, no age limit.
     fn default() -> Self {
         MemoryLogOptions {
             max_events: 1000,
             max_bytes: 1 << 20,
             max_age: None,
-            subscriber_queue: 256,
         }
     }
 }
@@ -59,17 +54,9 @@ impl MemoryLogOptions {
         self.max_age = age;
         self
     }
-
-    /// How many events a subscriber may fall behind the newest before it
-    /// lags (at least 1). The queue is shared: it costs one pointer per event
-    /// and topic, not per subscriber.
-    pub fn with_subscriber_queue(mut self, events: usize) -> Self {
-        self.subscriber_queue = events.max(1);
-        self
-    }
 }
 
-/// The in-memory [`EventLog`]: the hub's default storage.
+/// The in-memory [`EventLog`]: the hub's default storage, for one server.
 ///
 /// Each topic keeps its newest events, bounded by count, bytes and age, and
 /// assigns ids of the form `EPOCH-SEQ`: `SEQ` counts up from 1, and `EPOCH`
@@ -77,14 +64,7 @@ impl MemoryLogOptions {
 /// restart is recognised as unknown instead of being mistaken for a new
 /// event with the same number. Ids given by publishers are kept as they are
 /// (they must be unique among the retained events); their order is the order
-/// of publishing.
-///
-/// Appending and subscribing take the same per-topic lock, so a subscriber
-/// gets the retained events after its id and then every new event, with no
-/// gap and no duplicate at the seam. Live events reach subscribers through
-/// one bounded broadcast queue per topic: a subscriber that falls more than
-/// the queue behind gets [`LogRecord::Lagged`], and publishing never waits
-/// for anyone.
+/// of publishing. Positions are the sequence numbers.
 #[derive(Clone, Default)]
 pub struct MemoryLog {
     inner: Arc<Inner>,
@@ -98,37 +78,46 @@ struct Inner {
 
 struct TopicLog {
     epoch: String,
-    sender: broadcast::Sender<Arc<Entry>>,
     state: Mutex<TopicState>,
+    /// Every append, for the tails (one per topic per node: the hub's).
+    live: broadcast::Sender<Entry>,
     evicted: AtomicU64,
 }
 
+/// How far a tail may fall behind the appends and still be handed them;
+/// further behind, it catches up from the retained events, and misses only
+/// what was evicted meanwhile. A tail is the hub's one reader per topic,
+/// which forwards at once. The queue is allocated whole, per topic.
+const TAIL_QUEUE: usize = 256;
+
 #[derive(Default)]
 struct TopicState {
-    entries: VecDeque<Arc<Entry>>,
+    entries: VecDeque<Entry>,
     bytes: usize,
     next_seq: u64,
+    /// The newest event ever appended, retained or not.
+    newest: Option<(u64, EventId)>,
     /// Publisher-given ids of retained events, by sequence number.
     publisher_ids: HashMap<EventId, u64>,
 }
 
-/// Where a reader starts.
-#[derive(Clone, Copy)]
-enum From<'a> {
-    /// With the next appended event.
-    Now,
-    /// With the oldest retained event.
-    Oldest,
-    /// After the event with this id.
-    After(&'a str),
-}
-
+#[derive(Clone)]
 struct Entry {
     seq: u64,
     id: EventId,
     encoded: EncodedEvent,
     at: Instant,
     publisher_id: bool,
+}
+
+impl Entry {
+    fn stored(&self) -> StoredEvent {
+        StoredEvent {
+            position: Position(u128::from(self.seq)),
+            id: self.id.clone(),
+            encoded: self.encoded.clone(),
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -183,14 +172,13 @@ impl MemoryLog {
         if let Some(log) = topics.get(topic) {
             return Arc::clone(log);
         }
-        let (sender, _) = broadcast::channel(self.inner.options.subscriber_queue);
         let log = Arc::new(TopicLog {
             epoch: format!("{:x}", fastrand::u32(0x1000_0000..)),
-            sender,
             state: Mutex::new(TopicState {
                 next_seq: 1,
                 ..TopicState::default()
             }),
+            live: broadcast::channel(TAIL_QUEUE).0,
             evicted: AtomicU64::new(0),
         });
         topics.insert(topic.to_owned(), Arc::clone(&log));
@@ -220,23 +208,24 @@ impl TopicLog {
                 (event.with_id(id.clone()), id, false)
             }
         };
-        let entry = Arc::new(Entry {
+        let entry = Entry {
             seq,
             encoded: EncodedEvent::new(&event),
             id: id.clone(),
             at: Instant::now(),
             publisher_id,
-        });
+        };
         state.next_seq += 1;
+        state.newest = Some((seq, id.clone()));
         if publisher_id {
             state.publisher_ids.insert(id.clone(), seq);
         }
         state.bytes += entry.encoded.len();
-        state.entries.push_back(Arc::clone(&entry));
+        // Sent under the lock: a tail either subscribed before this send
+        // (and receives it live) or after it (and finds it retained).
+        let _no_tail = self.live.send(entry.clone());
+        state.entries.push_back(entry);
         self.evict(&mut state, options);
-        // Sent under the lock: a subscriber is either before this send (and
-        // receives it live) or after it (and finds it in the log).
-        let _no_subscribers = self.sender.send(entry);
         Ok(id)
     }
 
@@ -296,56 +285,114 @@ impl TopicLog {
         Ok(seq)
     }
 
-    fn read(&self, options: &MemoryLogOptions, from: From<'_>) -> LogStream {
+    fn newest(state: &TopicState) -> Option<(Position, EventId)> {
+        let (seq, id) = state.newest.as_ref()?;
+        Some((Position(u128::from(*seq)), id.clone()))
+    }
+
+    fn read(&self, options: &MemoryLogOptions, from: ReadFrom<'_>) -> Replay {
         let mut state = lock(&self.state);
         self.evict(&mut state, options);
-        let receiver = self.sender.subscribe();
-        let (first, replay): (Vec<LogRecord>, u64) = match from {
-            From::Now => (Vec::new(), state.next_seq - 1),
-            From::Oldest => {
-                let all = state
-                    .entries
-                    .iter()
-                    .map(|e| LogRecord::Event(e.encoded.clone()))
-                    .collect();
-                (all, state.next_seq - 1)
-            }
-            From::After(id) => match self.position(&state, id) {
-                Ok(seq) => {
-                    // Retained sequence numbers are contiguous: start right
-                    // after `seq` without scanning what the reader has seen.
-                    let oldest = state.entries.front().map_or(state.next_seq, |e| e.seq);
-                    let skip = usize::try_from((seq + 1).saturating_sub(oldest))
-                        .unwrap_or(usize::MAX)
-                        .min(state.entries.len());
-                    let replay = state
-                        .entries
-                        .range(skip..)
-                        .map(|e| LogRecord::Event(e.encoded.clone()))
-                        .collect();
-                    (replay, state.next_seq - 1)
-                }
+        let newest = Self::newest(&state);
+        let after = match from {
+            ReadFrom::Oldest => 0,
+            ReadFrom::After(id) => match self.position(&state, id) {
+                Ok(seq) => seq,
                 Err(reason) => {
-                    let newest = state.entries.back().map(|e| e.id.clone());
-                    (
-                        vec![LogRecord::Resync { reason, newest }],
-                        state.next_seq - 1,
-                    )
+                    return Replay {
+                        events: Vec::new(),
+                        resync: Some(reason),
+                        newest,
+                    }
                 }
             },
         };
+        Replay {
+            events: Self::after(&state, after).map(Entry::stored).collect(),
+            resync: None,
+            newest,
+        }
+    }
+
+    /// The retained entries after sequence number `seq`. Retained sequence
+    /// numbers are contiguous: no scan of what the reader has seen.
+    fn after(state: &TopicState, seq: u64) -> impl Iterator<Item = &Entry> {
+        let oldest = state.entries.front().map_or(state.next_seq, |e| e.seq);
+        let skip = usize::try_from((seq + 1).saturating_sub(oldest))
+            .unwrap_or(usize::MAX)
+            .min(state.entries.len());
+        state.entries.range(skip..)
+    }
+}
+
+/// A tail of one topic: appends as they are made, and the retained events
+/// when it falls behind.
+struct MemoryTail {
+    log: Arc<TopicLog>,
+    /// The sequence number of the last event handed out.
+    cursor: u64,
+    receiver: broadcast::Receiver<Entry>,
+    backlog: VecDeque<Entry>,
+    skipped: u64,
+}
+
+impl MemoryTail {
+    fn new(log: Arc<TopicLog>, cursor: u64) -> Self {
+        // Subscribed under the lock, then caught up: every later append is
+        // in the receiver, every earlier one retained or counted skipped.
+        let state = lock(&log.state);
+        let receiver = log.live.subscribe();
+        let mut tail = MemoryTail {
+            log: Arc::clone(&log),
+            cursor,
+            receiver,
+            backlog: VecDeque::new(),
+            skipped: 0,
+        };
+        tail.catch_up(&state);
         drop(state);
-        let live = BroadcastStream::new(receiver).filter_map(move |received| {
-            let record = match received {
-                // The lock makes the seam exact; the sequence check keeps
-                // it so even if that ever changed.
-                Ok(entry) if entry.seq <= replay => None,
-                Ok(entry) => Some(LogRecord::Event(entry.encoded.clone())),
-                Err(BroadcastStreamRecvError::Lagged(skipped)) => Some(LogRecord::Lagged(skipped)),
-            };
-            std::future::ready(record)
-        });
-        Box::pin(futures_util::stream::iter(first).chain(live))
+        tail
+    }
+
+    /// Queues the retained events after the cursor; what was evicted before
+    /// it could be read is counted skipped.
+    fn catch_up(&mut self, state: &TopicState) {
+        let from = self.backlog.back().map_or(self.cursor, |e| e.seq);
+        let oldest = state.entries.front().map_or(state.next_seq, |e| e.seq);
+        if oldest > from + 1 {
+            self.skipped += oldest - from - 1;
+        }
+        self.backlog.extend(TopicLog::after(state, from).cloned());
+    }
+
+    async fn next(&mut self) -> Option<Result<TailRecord, Error>> {
+        loop {
+            if self.skipped > 0 {
+                let skipped = std::mem::take(&mut self.skipped);
+                if let Some(last) = self.backlog.front().map(|e| e.seq - 1) {
+                    self.cursor = last;
+                }
+                return Some(Ok(TailRecord::Skipped(skipped)));
+            }
+            if let Some(entry) = self.backlog.pop_front() {
+                self.cursor = entry.seq;
+                return Some(Ok(TailRecord::Event(entry.stored())));
+            }
+            match self.receiver.recv().await {
+                Ok(entry) if entry.seq <= self.cursor => {}
+                Ok(entry) if entry.seq == self.cursor + 1 => {
+                    self.cursor = entry.seq;
+                    return Some(Ok(TailRecord::Event(entry.stored())));
+                }
+                // Fell behind the queue: catch up from the retained events.
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let log = Arc::clone(&self.log);
+                    let state = lock(&log.state);
+                    self.catch_up(&state);
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
     }
 }
 
@@ -354,18 +401,30 @@ impl EventLog for MemoryLog {
         self.topic(topic).append(&self.inner.options, event)
     }
 
-    async fn read_after(&self, topic: &str, after: Option<&str>) -> Result<LogStream, Error> {
-        let from = after.map_or(From::Now, From::After);
+    async fn read(&self, topic: &str, from: ReadFrom<'_>) -> Result<Replay, Error> {
         Ok(self.topic(topic).read(&self.inner.options, from))
     }
 
-    async fn read_all(&self, topic: &str) -> Result<LogStream, Error> {
-        Ok(self.topic(topic).read(&self.inner.options, From::Oldest))
+    async fn newest(&self, topic: &str) -> Result<Option<(Position, EventId)>, Error> {
+        Ok(TopicLog::newest(&lock(&self.topic(topic).state)))
     }
 
-    fn evicted(&self, topic: &str) -> u64 {
-        self.existing(topic)
-            .map_or(0, |t| t.evicted.load(Ordering::Relaxed))
+    async fn tail(&self, topic: &str, after: Option<Position>) -> Result<TailStream, Error> {
+        let cursor = after.map_or(0, |p| u64::try_from(p.0).unwrap_or(u64::MAX));
+        let tail = MemoryTail::new(self.topic(topic), cursor);
+        Ok(Box::pin(futures_util::stream::unfold(
+            tail,
+            |mut tail| async move {
+                let record = tail.next().await?;
+                Some((record, tail))
+            },
+        )))
+    }
+
+    async fn evicted(&self, topic: &str) -> Result<u64, Error> {
+        Ok(self
+            .existing(topic)
+            .map_or(0, |t| t.evicted.load(Ordering::Relaxed)))
     }
 }
 

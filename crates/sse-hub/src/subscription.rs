@@ -8,13 +8,19 @@ use std::task::{Context, Poll};
 
 use std::time::Duration;
 
+use std::collections::VecDeque;
+
 use futures_core::Stream;
 use sse_marshal::{EventStreamExt, KeepAlive};
 use sse_model::{EncodedEvent, EventType, ServerSentEvent};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use crate::feed::{Counts, Feed, FeedItem};
 use crate::hub::LagPolicy;
-use crate::log::{LogRecord, LogStream};
+use crate::log::{Position, Replay};
 use crate::metrics::Counters;
 
 /// The type of the event that tells a subscriber to resynchronise: its
@@ -37,7 +43,8 @@ pub const GAP_EVENT_TYPE: EventType = EventType::from_static("sse-hub-gap");
 ///
 /// It ends when the hub shuts down (after the hub's final event, if one was
 /// given), when it falls behind under [`LagPolicy::Disconnect`], or when the
-/// log's stream ends.
+/// log's tail fails (the broker went away): its client reconnects and
+/// resumes.
 #[must_use = "streams do nothing unless polled"]
 pub struct Subscription {
     inner: Inner,
@@ -48,9 +55,29 @@ enum Inner {
     KeepAlive(KeepAlive<Records, fn() -> EncodedEvent>),
 }
 
-/// The records of the log, as encoded events, under the hub's policies.
+/// What a subscription starts from.
+pub(crate) struct Start {
+    /// The read of the log, if the subscriber asked for one.
+    pub(crate) replay: Option<Replay>,
+    /// The topic's feed, and this subscriber's place in it.
+    pub(crate) feed: Arc<Feed>,
+    pub(crate) receiver: broadcast::Receiver<FeedItem>,
+    /// The feed's counts when the receiver joined.
+    pub(crate) counts: Counts,
+}
+
+/// The events of the log, as encoded events, under the hub's policies.
 struct Records {
-    records: LogStream,
+    /// The read of the log, then nothing.
+    replayed: VecDeque<EncodedEvent>,
+    live: BroadcastStream<FeedItem>,
+    /// Live events at or before this were in the read.
+    seam: Option<Position>,
+    /// The feed's counts at the last event this subscriber got.
+    counts: Counts,
+    /// An event held back while a gap event goes first.
+    held: Option<EncodedEvent>,
+    feed: Arc<Feed>,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     final_event: Arc<Mutex<Option<EncodedEvent>>>,
     counters: Arc<Counters>,
@@ -60,7 +87,7 @@ struct Records {
 
 impl Subscription {
     pub(crate) fn new(
-        records: LogStream,
+        start: Start,
         shutdown: WaitForCancellationFutureOwned,
         final_event: Arc<Mutex<Option<EncodedEvent>>>,
         counters: Arc<Counters>,
@@ -68,8 +95,29 @@ impl Subscription {
         keep_alive: Option<Duration>,
     ) -> Self {
         Counters::add(&counters.subscribers, 1);
+        let mut replayed = VecDeque::new();
+        let mut seam = None;
+        if let Some(replay) = start.replay {
+            seam = replay.newest.as_ref().map(|(position, _)| *position);
+            if let Some(reason) = replay.resync {
+                Counters::add(&counters.resyncs, 1);
+                tracing::info!(reason = reason.as_str(), "subscriber must resynchronise");
+                let mut event =
+                    ServerSentEvent::new(reason.as_str()).with_event_type(RESYNC_EVENT_TYPE);
+                if let Some((_, newest)) = replay.newest {
+                    event = event.with_id(newest);
+                }
+                replayed.push_back(EncodedEvent::new(&event));
+            }
+            replayed.extend(replay.events.into_iter().map(|stored| stored.encoded));
+        }
         let records = Records {
-            records,
+            replayed,
+            live: BroadcastStream::new(start.receiver),
+            seam,
+            counts: start.counts,
+            held: None,
+            feed: start.feed,
             shutdown: Box::pin(shutdown),
             final_event,
             counters,
@@ -91,7 +139,7 @@ impl Stream for Subscription {
     type Item = EncodedEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EncodedEvent>> {
-        // Every part is Unpin: the log's stream and the timers are boxed.
+        // Every part is Unpin: the streams and the timers are boxed.
         match &mut self.inner {
             Inner::Plain(records) => Pin::new(records).poll_next(cx),
             Inner::KeepAlive(records) => Pin::new(records).poll_next(cx),
@@ -113,6 +161,25 @@ impl Records {
         Counters::add(&self.counters.bytes_sent, event.len() as u64);
         Poll::Ready(Some(event))
     }
+
+    /// The subscriber missed `skipped` events: the lag policy decides.
+    fn missed(&mut self, skipped: u64) -> Poll<Option<EncodedEvent>> {
+        match self.policy {
+            LagPolicy::Disconnect => {
+                Counters::add(&self.counters.lagged_disconnects, 1);
+                tracing::info!(skipped, "disconnecting a subscriber that fell behind");
+                self.done = true;
+                Poll::Ready(None)
+            }
+            LagPolicy::Gap => {
+                Counters::add(&self.counters.gaps, 1);
+                tracing::info!(skipped, "a subscriber fell behind: sending a gap event");
+                let event =
+                    ServerSentEvent::new(skipped.to_string()).with_event_type(GAP_EVENT_TYPE);
+                self.sent(EncodedEvent::new(&event))
+            }
+        }
+    }
 }
 
 impl Drop for Records {
@@ -120,6 +187,7 @@ impl Drop for Records {
         self.counters
             .subscribers
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.feed.leave();
     }
 }
 
@@ -145,38 +213,44 @@ impl Stream for Records {
                 None => Poll::Ready(None),
             };
         }
-        match this.records.as_mut().poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(None) => {
-                this.done = true;
-                Poll::Ready(None)
-            }
-            Poll::Ready(Some(LogRecord::Event(event))) => this.sent(event),
-            Poll::Ready(Some(LogRecord::Resync { reason, newest })) => {
-                Counters::add(&this.counters.resyncs, 1);
-                tracing::info!(reason = reason.as_str(), "subscriber must resynchronise");
-                let mut event =
-                    ServerSentEvent::new(reason.as_str()).with_event_type(RESYNC_EVENT_TYPE);
-                if let Some(newest) = newest {
-                    event = event.with_id(newest);
-                }
-                this.sent(EncodedEvent::new(&event))
-            }
-            Poll::Ready(Some(LogRecord::Lagged(skipped))) => match this.policy {
-                LagPolicy::Disconnect => {
-                    Counters::add(&this.counters.lagged_disconnects, 1);
-                    tracing::info!(skipped, "disconnecting a subscriber that fell behind");
+        if let Some(event) = this.replayed.pop_front() {
+            return this.sent(event);
+        }
+        if let Some(event) = this.held.take() {
+            return this.sent(event);
+        }
+        loop {
+            match Pin::new(&mut this.live).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
                     this.done = true;
-                    Poll::Ready(None)
+                    return Poll::Ready(None);
                 }
-                LagPolicy::Gap => {
-                    Counters::add(&this.counters.gaps, 1);
-                    tracing::info!(skipped, "a subscriber fell behind: sending a gap event");
-                    let event =
-                        ServerSentEvent::new(skipped.to_string()).with_event_type(GAP_EVENT_TYPE);
-                    this.sent(EncodedEvent::new(&event))
+                Poll::Ready(Some(Ok(FeedItem::Event { event, count }))) => {
+                    let missed = this.counts.missed_before(count);
+                    this.counts = count;
+                    // The read covered this one (or it came before the
+                    // subscriber's id): no duplicate at the seam. Whatever
+                    // was missed before it came earlier still, so was
+                    // covered too: events the feed queued while the
+                    // subscriber was sent its read.
+                    if this.seam.is_some_and(|seam| event.position <= seam) {
+                        continue;
+                    }
+                    if missed > 0 {
+                        this.held = Some(event.encoded.clone());
+                        return this.missed(missed);
+                    }
+                    return this.sent(event.encoded.clone());
                 }
-            },
+                // Counted exactly at the next event: see above.
+                Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(_)))) => {}
+                Poll::Ready(Some(Ok(FeedItem::Failed(why)))) => {
+                    tracing::warn!(%why, "ending a subscription: the log failed");
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+            }
         }
     }
 }

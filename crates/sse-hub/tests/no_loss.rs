@@ -348,7 +348,7 @@ async fn hub_no_loss_n2000_k25() {
     let made = cutter.lock().unwrap().made.len();
     assert_eq!(made, K, "not every cut happened; {}", context(&cutter));
     publisher.await.unwrap();
-    let metrics = hub.metrics("t");
+    let metrics = hub.metrics("t").await.unwrap();
     assert_eq!(metrics.published, N + 1);
     assert_eq!(metrics.resyncs, 0);
     println!(
