@@ -13,6 +13,7 @@
 //! that the clock moves a millisecond at a time and loopback I/O lands
 //! within a few milliseconds of virtual time.
 
+pub mod log_conformance;
 pub mod proxy;
 pub mod tls;
 
