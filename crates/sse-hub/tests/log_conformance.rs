@@ -40,3 +40,9 @@ async fn the_seam_under_concurrent_appends() {
 async fn positions_grow() {
     suite::positions_grow(&MemoryLog::new(), "t").await;
 }
+
+#[tokio::test]
+async fn a_tail_behind_retention_counts_what_it_skipped() {
+    let log = MemoryLog::with_options(MemoryLogOptions::default().with_max_events(5));
+    suite::a_tail_behind_retention_counts_what_it_skipped(&log, "t", 1000).await;
+}

@@ -320,3 +320,46 @@ pub async fn positions_grow<L: EventLog>(log: &L, topic: &str) {
     sorted.dedup();
     assert_eq!(positions, sorted);
 }
+
+/// A tail that is not read while `appends` events (beyond the log's
+/// retention) go in reports what was evicted before it could read it: the
+/// events it yields and the counts it skips add up to every append, and
+/// what it yields is the newest, in order.
+pub async fn a_tail_behind_retention_counts_what_it_skipped<L: EventLog>(
+    log: &L,
+    topic: &str,
+    appends: usize,
+) {
+    append_all(log, topic, &["start"]).await;
+    let mut tail = within("tail", log.tail(topic, None)).await.unwrap();
+    match within("the first record", tail.next()).await {
+        Some(Ok(TailRecord::Event(event))) => assert_eq!(data_of(&event.encoded), "start"),
+        other => panic!("expected the first event, got {other:?}"),
+    }
+    let datas: Vec<String> = (0..appends).map(|n| n.to_string()).collect();
+    let refs: Vec<&str> = datas.iter().map(String::as_str).collect();
+    append_all(log, topic, &refs).await;
+    let mut skipped = 0u64;
+    let mut yielded = Vec::new();
+    while yielded.last().map(String::as_str) != Some(refs[appends - 1]) {
+        match within("a tailed record", tail.next()).await {
+            Some(Ok(TailRecord::Event(event))) => yielded.push(data_of(&event.encoded)),
+            Some(Ok(TailRecord::Skipped(n))) => {
+                assert!(yielded.is_empty(), "a skip after events: {yielded:?}");
+                skipped += n;
+            }
+            other => panic!("expected a record, got {other:?}"),
+        }
+    }
+    assert!(
+        skipped > 0,
+        "{appends} appends evicted nothing before the tail read them"
+    );
+    assert_eq!(
+        skipped + yielded.len() as u64,
+        appends as u64,
+        "skipped and yielded add up to every append"
+    );
+    let first = appends - yielded.len();
+    assert_eq!(yielded, refs[first..], "the newest, in order");
+}
