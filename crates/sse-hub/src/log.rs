@@ -95,7 +95,9 @@ pub type TailStream = Pin<Box<dyn Stream<Item = Result<TailRecord, Error>> + Sen
 ///   [`ResyncReason::Unknown`].
 /// - **Errors.** Every operation can fail (a broker that is down); a tail
 ///   ends with its error. Nothing hangs: a log that cannot reach its broker
-///   fails fast.
+///   fails fast. A failed append is "not known to be stored": a broker may
+///   have stored it before the answer was lost; a successful one is stored
+///   durably as far as the log's storage is.
 pub trait EventLog: Send + Sync + 'static {
     /// Appends `event` to `topic`; returns the id it is stored under.
     fn append(

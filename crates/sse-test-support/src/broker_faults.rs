@@ -92,19 +92,31 @@ pub async fn an_outage_fails_fast_and_loses_nothing<L: EventLog>(
         .iter()
         .map(|e| (data_of(&e.encoded), e.id.clone()))
         .collect();
+    // A failed publish is "not known to be stored": a client may have sent
+    // it just as the broker died and again once it was back. At most once.
+    let failed = kept.iter().filter(|(data, _)| data == "lost").count();
+    assert!(failed <= 1, "a failed publish stored twice: {kept:?}");
+    let acknowledged: Vec<_> = kept
+        .into_iter()
+        .filter(|(data, _)| data != "lost")
+        .collect();
     assert_eq!(
-        kept,
+        acknowledged,
         [
             ("a".to_owned(), a),
             ("b".to_owned(), b.clone()),
             ("c".to_owned(), c)
         ],
-        "what was acknowledged survives; what failed was not stored"
+        "what was acknowledged survives, in order"
     );
 
     let resume = LastEventId::new(b).expect("an id");
     let mut resumed = hub.subscribe(topic, Some(&resume)).await.expect("resume");
-    let event = within(FAST, "the missed event", resumed.next()).await;
+    let mut event = within(FAST, "the missed event", resumed.next()).await;
+    if failed == 1 {
+        assert_eq!(event.as_ref().map(data_of).as_deref(), Some("lost"));
+        event = within(FAST, "the missed event", resumed.next()).await;
+    }
     assert_eq!(event.as_ref().map(data_of).as_deref(), Some("c"));
     hub.publish(topic, ServerSentEvent::new("d"))
         .await
