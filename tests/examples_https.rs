@@ -3,61 +3,24 @@
 //! one is bad. The examples run as the processes `cargo run --example`
 //! starts (`cargo test` builds them beside the tests).
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::Empty;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use sse_test_support::example_process::{example_path, Example};
 use sse_test_support::tls::TestCertificate;
 use sse_test_support::within;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-/// The example binary `name`, built by `cargo test` next to this test.
-fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().expect("the test binary");
-    let dir = deps
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target/<profile>");
-    dir.join("examples").join(name)
-}
-
-/// Starts example `name` on a free port with `env`; returns the child and
-/// the address it says it serves on.
-async fn start(name: &str, env: &[(&str, &std::path::Path)]) -> (Child, String) {
-    let mut command = Command::new(example(name));
-    command
-        .env("PORT", "0")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().expect("the example runs");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = within("the example says where it serves", lines.next_line())
-        .await
-        .unwrap()
-        .expect("a line on stderr");
-    let url = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_owned();
-    (child, url)
-}
+use tokio::process::Command;
 
 async fn https_events_over_http2(name: &str) {
     let dir = std::env::temp_dir().join(format!("sse-example-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cert = TestCertificate::new();
     let (cert_path, key_path) = cert.write_to(&dir);
-    let (child, url) = start(name, &[("TLS_CERT", &cert_path), ("TLS_KEY", &key_path)]).await;
+    let example = Example::start(name, &[("TLS_CERT", &cert_path), ("TLS_KEY", &key_path)]).await;
+    let url = example.url.clone();
     let addr = url
         .strip_prefix("https://")
         .unwrap_or_else(|| panic!("{name} does not say https: {url}"))
@@ -81,7 +44,7 @@ async fn https_events_over_http2(name: &str) {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.version(), http::Version::HTTP_2);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
-    drop((response, sender, child));
+    drop((response, sender, example));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -98,7 +61,7 @@ async fn the_chat_serves_https_with_http2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_certificate_file_stops_the_example_naming_the_file() {
     let missing = std::env::temp_dir().join("sse-example-no-such-cert.pem");
-    let output = Command::new(example("clock"))
+    let output = Command::new(example_path("clock"))
         .env("PORT", "0")
         .env("TLS_CERT", &missing)
         .env("TLS_KEY", &missing)
@@ -111,7 +74,7 @@ async fn a_bad_certificate_file_stops_the_example_naming_the_file() {
     assert!(!output.status.success());
     assert!(stderr.contains("sse-example-no-such-cert.pem"), "{stderr}");
 
-    let output = Command::new(example("clock"))
+    let output = Command::new(example_path("clock"))
         .env("PORT", "0")
         .env("TLS_CERT", &missing)
         .env_remove("TLS_KEY")

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use http::StatusCode;
-use sse_hub::{Hub, MemoryLog, MemoryLogOptions};
+use sse_hub::{EventLog, Hub, MemoryLog, MemoryLogOptions};
 use sse_marshal::Html;
 use sse_model::ServerSentEvent;
 use sse_routing::{path, RequestContext, Route};
@@ -17,17 +17,26 @@ const ROOM: &str = "room";
 /// The longest message body accepted, in bytes.
 const MAX_MESSAGE: usize = 4096;
 
-/// A hub that keeps the last 1000 messages of the room, with heartbeats
-/// every 15 s so proxies keep quiet connections open.
-pub(crate) fn hub() -> Hub {
-    let log = MemoryLog::with_options(MemoryLogOptions::default().with_max_events(1000));
+/// How many messages of the room are kept, whichever log keeps them.
+pub(crate) const HISTORY: usize = 1000;
+
+/// A hub on `log`, with heartbeats every 15 s so proxies keep quiet
+/// connections open.
+pub(crate) fn hub_on<L: EventLog>(log: L) -> Hub<L> {
     Hub::with_log(log).with_keep_alive(Duration::from_secs(15))
+}
+
+/// The hub of a single server: the log in memory.
+pub(crate) fn hub() -> Hub {
+    hub_on(MemoryLog::with_options(
+        MemoryLogOptions::default().with_max_events(HISTORY),
+    ))
 }
 
 /// `/` serves the page, `/events` the room's messages (the retained history
 /// first for a new page, or everything after `Last-Event-ID` for a client
 /// that reconnects), and `POST /messages` publishes a message.
-pub(crate) fn app(hub: &Hub) -> Route {
+pub(crate) fn app<L: EventLog>(hub: &Hub<L>) -> Route {
     let messages = hub.subscriber_with_history(ROOM);
     let publisher = hub.clone();
     path("")
@@ -44,7 +53,7 @@ pub(crate) fn app(hub: &Hub) -> Route {
 
 /// Publishes a message: a JSON body `{"name": …, "text": …}`, re-encoded so
 /// that only those two strings reach the other clients.
-async fn post(hub: &Hub, request: RequestContext) -> (StatusCode, String) {
+async fn post<L: EventLog>(hub: &Hub<L>, request: RequestContext) -> (StatusCode, String) {
     let Ok(body) = request.body_bytes(MAX_MESSAGE).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "message too long".into());
     };
@@ -64,6 +73,11 @@ async fn post(hub: &Hub, request: RequestContext) -> (StatusCode, String) {
     let data = serde_json::json!({ "name": name, "text": text }).to_string();
     match hub.publish(ROOM, ServerSentEvent::new(data)).await {
         Ok(id) => (StatusCode::CREATED, id.to_string()),
-        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+        // The shared log's broker is down: the message was not posted, the
+        // page may try again.
+        Err(error) if error.is_unavailable() || error.is_closed() => {
+            (StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+        }
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
     }
 }

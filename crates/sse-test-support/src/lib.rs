@@ -13,8 +13,10 @@
 //! that the clock moves a millisecond at a time and loopback I/O lands
 //! within a few milliseconds of virtual time.
 
+pub mod balancer;
 pub mod broker_faults;
 pub mod brokers;
+pub mod example_process;
 pub mod log_conformance;
 pub mod proxy;
 pub mod tls;
