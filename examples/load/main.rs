@@ -15,6 +15,11 @@
 //! prior knowledge), K per connection, instead of one HTTP/1.1 connection
 //! each.
 //!
+//! `--hub-log URL` puts our server's hub on a shared log: `memory` (the
+//! default), `redis://HOST:PORT` or `nats://HOST:PORT` (a broker you
+//! started; `scripts/load-logs.sh` starts its own). Latency then covers the
+//! append to the broker and the tail back from it.
+//!
 //! `run` starts the server as a child process (this binary, `server` mode),
 //! so the server's CPU time and memory are its own, opens the connections,
 //! waits for all of them, lets the stream settle, then measures for
@@ -56,11 +61,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             kind: options.server,
             rate: options.rate,
             payload: options.payload,
+            hub_log: options.hub_log.clone(),
         }),
         Some("run") => drive(&options),
         _ => Err(
             "usage: load run|server [--server ours|axum] [--connections N] [--rate R] \
-                  [--warmup S] [--duration S] [--payload BYTES] [--http2-streams K]"
+                  [--warmup S] [--duration S] [--payload BYTES] [--http2-streams K] \
+                  [--hub-log memory|redis://HOST:PORT|nats://HOST:PORT]"
                 .into(),
         ),
     }
@@ -77,6 +84,8 @@ struct Options {
     /// 0: HTTP/1.1, one stream per connection. K: HTTP/2 (cleartext), K
     /// streams per connection, `connections` streams in all.
     http2_streams: usize,
+    /// Where our hub keeps its log: `memory`, `redis://…` or `nats://…`.
+    hub_log: String,
 }
 
 impl Options {
@@ -89,6 +98,7 @@ impl Options {
             duration: 15,
             payload: 100,
             http2_streams: 0,
+            hub_log: "memory".to_owned(),
         };
         let mut args = args.iter().skip(1);
         while let Some(flag) = args.next() {
@@ -101,6 +111,7 @@ impl Options {
                 "--duration" => options.duration = value.parse()?,
                 "--payload" => options.payload = value.parse()?,
                 "--http2-streams" => options.http2_streams = value.parse()?,
+                "--hub-log" => options.hub_log = value.clone(),
                 _ => return Err(format!("unknown option {flag}").into()),
             }
         }
@@ -203,6 +214,7 @@ impl Server {
             .args(["--payload", &options.payload.to_string()])
             .args(["--warmup", &options.warmup.to_string()])
             .args(["--duration", &options.duration.to_string()])
+            .args(["--hub-log", &options.hub_log])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -363,12 +375,13 @@ fn report(options: &Options, outcomes: Vec<client::Outcome>, m: Measured) {
         format!("HTTP/2, {} streams per connection", options.http2_streams)
     };
     println!(
-        "{server} ({protocol}): N={n} connected={connected} (in {connect:.1} s) open_at_end={open_at_end} \
+        "{server} ({protocol}, log {log}): N={n} connected={connected} (in {connect:.1} s) open_at_end={open_at_end} \
          delivered={events_per_sec:.0}/s ({ratio:.1}% of expected) \
          latency p50={p50:.2} ms p99={p99:.2} ms max={max:.2} ms \
          server CPU={cpu_us:.2} us/event ({cpu_pct:.0}% of a core) \
          server RSS idle={idle} KiB, start={start} KiB, end={end} KiB, {kib:.1} KiB/stream",
         server = options.server,
+        log = options.hub_log,
         n = options.connections,
         connected = m.connected,
         connect = m.connect_secs,
@@ -392,11 +405,12 @@ fn report(options: &Options, outcomes: Vec<client::Outcome>, m: Measured) {
     }
     // One JSON line per run for scripts/load.sh to collect.
     println!(
-        "RESULT {{\"server\":\"{}\",\"http2_streams\":{},\"n\":{},\"connected\":{},\"open_at_end\":{},\"rate\":{},\
+        "RESULT {{\"server\":\"{}\",\"hub_log\":\"{}\",\"http2_streams\":{},\"n\":{},\"connected\":{},\"open_at_end\":{},\"rate\":{},\
          \"duration\":{},\"events_per_sec\":{:.1},\"delivered_ratio\":{:.4},\"p50_ms\":{:.3},\
          \"p99_ms\":{:.3},\"max_ms\":{:.3},\"cpu_us_per_event\":{:.3},\"cpu_core_share\":{:.3},\
          \"rss_idle_kib\":{},\"rss_end_kib\":{},\"kib_per_connection\":{:.2}}}",
         options.server,
+        options.hub_log,
         options.http2_streams,
         options.connections,
         m.connected,

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
-use sse_hub::Hub;
+use sse_hub::{EventLog, Hub};
+use sse_hub_nats::NatsLog;
+use sse_hub_redis::RedisLog;
 use sse_model::ServerSentEvent;
 use sse_routing::{path, serve_with_shutdown};
 use tokio::net::{TcpListener, TcpSocket};
@@ -29,6 +31,7 @@ pub(crate) struct ServerOptions {
     pub(crate) rate: f64,
     pub(crate) payload: usize,
     pub(crate) lifetime: Duration,
+    pub(crate) hub_log: String,
 }
 
 pub(crate) fn unix_nanos() -> u64 {
@@ -65,7 +68,24 @@ pub(crate) fn run(options: ServerOptions) -> Result<(), Box<dyn std::error::Erro
         let stop = stop_signal(options.lifetime);
         let period = Duration::from_secs_f64(1.0 / options.rate);
         match options.kind.as_str() {
-            "ours" => ours(listener, period, options.payload, stop).await,
+            "ours" => {
+                let log = options.hub_log.as_str();
+                if log == "memory" {
+                    ours(Hub::new(), listener, period, options.payload, stop).await
+                } else if log.starts_with("redis://") {
+                    let hub = Hub::with_log(RedisLog::connect(log)?);
+                    ours(hub, listener, period, options.payload, stop).await
+                } else if log.starts_with("nats://") {
+                    let nats = NatsLog::connect(log).await?;
+                    nats.wait_until_connected(Duration::from_secs(5)).await?;
+                    ours(Hub::with_log(nats), listener, period, options.payload, stop).await
+                } else {
+                    Err(
+                        format!("--hub-log must be memory, redis://… or nats://…, not {log:?}")
+                            .into(),
+                    )
+                }
+            }
             "axum" => axum(listener, period, options.payload, stop).await,
             other => Err(format!("unknown server {other:?}").into()),
         }
@@ -119,13 +139,13 @@ where
     }
 }
 
-async fn ours(
+async fn ours<L: EventLog>(
+    hub: Hub<L>,
     listener: TcpListener,
     period: Duration,
     size: usize,
     stop: impl std::future::Future<Output = ()> + Send,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let hub = Hub::new();
     let subscribe = hub.subscriber(TOPIC);
     let route = path("events")
         .get()
@@ -134,7 +154,9 @@ async fn ours(
     tokio::spawn(publisher(period, size, move |data| {
         let hub = publishing.clone();
         async move {
-            let _ = hub.publish(TOPIC, ServerSentEvent::new(data)).await;
+            if let Err(error) = hub.publish(TOPIC, ServerSentEvent::new(data)).await {
+                eprintln!("publish failed: {error}");
+            }
         }
     }));
     serve_with_shutdown(listener, route, stop).await?;
