@@ -234,18 +234,14 @@ impl<L: EventLog> Hub<L> {
         // Into the feed first, then the read: every event is in one or the
         // other, and the subscription drops the feed's copies of the read's.
         let queue = self.inner.subscriber_queue.load(Ordering::Relaxed);
-        let (feed, receiver, counts) = self.inner.feeds.join(log, topic, queue).await?;
+        // If the read fails, `joined` drops and the feed learns it left.
+        let joined = self.inner.feeds.join(log, topic, queue).await?;
         let replay = match last_event_id {
             Some(id) => Some(log.read(topic, ReadFrom::After(id.as_str())).await?),
             None if history => Some(log.read(topic, ReadFrom::Oldest).await?),
             None => None,
         };
-        let start = Start {
-            replay,
-            feed,
-            receiver,
-            counts,
-        };
+        let start = Start { replay, joined };
         Ok(Subscription::new(
             start,
             self.inner.shutdown.clone().cancelled_owned(),

@@ -13,12 +13,11 @@ use std::collections::VecDeque;
 use futures_core::Stream;
 use sse_marshal::{EventStreamExt, KeepAlive};
 use sse_model::{EncodedEvent, EventType, ServerSentEvent};
-use tokio::sync::broadcast;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use crate::feed::{Counts, Feed, FeedItem};
+use crate::feed::{Counts, FeedItem, Joined, Leave};
 use crate::hub::LagPolicy;
 use crate::log::{Position, Replay};
 use crate::metrics::Counters;
@@ -59,11 +58,8 @@ enum Inner {
 pub(crate) struct Start {
     /// The read of the log, if the subscriber asked for one.
     pub(crate) replay: Option<Replay>,
-    /// The topic's feed, and this subscriber's place in it.
-    pub(crate) feed: Arc<Feed>,
-    pub(crate) receiver: broadcast::Receiver<FeedItem>,
-    /// The feed's counts when the receiver joined.
-    pub(crate) counts: Counts,
+    /// This subscriber's place in the topic's feed.
+    pub(crate) joined: Joined,
 }
 
 /// The events of the log, as encoded events, under the hub's policies.
@@ -77,12 +73,14 @@ struct Records {
     counts: Counts,
     /// An event held back while a gap event goes first.
     held: Option<EncodedEvent>,
-    feed: Arc<Feed>,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     final_event: Arc<Mutex<Option<EncodedEvent>>>,
     counters: Arc<Counters>,
     policy: LagPolicy,
     done: bool,
+    /// Declared after `live`, so dropped after it: the feed counts its
+    /// receivers without this one when told.
+    _leave: Leave,
 }
 
 impl Subscription {
@@ -113,16 +111,16 @@ impl Subscription {
         }
         let records = Records {
             replayed,
-            live: BroadcastStream::new(start.receiver),
+            live: BroadcastStream::new(start.joined.receiver),
             seam,
-            counts: start.counts,
+            counts: start.joined.counts,
             held: None,
-            feed: start.feed,
             shutdown: Box::pin(shutdown),
             final_event,
             counters,
             policy,
             done: false,
+            _leave: start.joined.leave,
         };
         let inner = match keep_alive {
             Some(interval) => {
@@ -187,7 +185,6 @@ impl Drop for Records {
         self.counters
             .subscribers
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        self.feed.leave();
     }
 }
 
