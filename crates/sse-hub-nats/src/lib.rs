@@ -36,7 +36,11 @@
 //!   headers.
 //! - **Replay** reads from a sequence with a short-lived ordered consumer,
 //!   up to the newest sequence when the read began; **the tail** is one
-//!   ordered consumer per topic per node.
+//!   ordered consumer per topic per node. It ends when the connection
+//!   drops, when sequences go backwards, and when its check (every 5 s)
+//!   finds the stream deleted or created again while the connection stayed
+//!   up (an operator, a lost replica): the consumer would otherwise follow
+//!   the new stream silently, or wait for ever on a stream that is gone.
 //! - **The broker**: the client reconnects with backoff (50 ms doubling to
 //!   2 s). While it is not connected, every operation fails at once with
 //!   [`sse_hub::Error::is_unavailable`], and every tail ends when the
@@ -490,7 +494,7 @@ impl EventLog for NatsLog {
             });
         }
         let exact = matches!(from, ReadFrom::After(_));
-        match replay::range(self, &stream, epoch, start, last, exact).await? {
+        match replay::range(self, topic, &stream, epoch, start, last, exact).await? {
             Some(events) => Ok(Replay {
                 events,
                 resync: None,

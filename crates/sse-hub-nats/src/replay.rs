@@ -13,6 +13,7 @@ use crate::{message, NatsLog};
 /// itself (a resuming reader's next event), else any retained one.
 pub(crate) async fn range(
     log: &NatsLog,
+    topic: &str,
     stream: &Stream,
     epoch: u64,
     start: u64,
@@ -27,15 +28,29 @@ pub(crate) async fn range(
     };
     let consumer = log.bounded(stream.create_consumer(config)).await?;
     let mut messages = log.bounded(consumer.messages()).await?;
-    let expected_len = usize::try_from(last - start + 1).unwrap_or(usize::MAX);
+    let expected_len =
+        usize::try_from(last.saturating_sub(start).saturating_add(1)).unwrap_or(usize::MAX);
     let mut events = Vec::with_capacity(expected_len.min(10_000));
     let mut expected = start;
     loop {
-        let next = log
-            .bounded(async { messages.next().await.transpose() })
-            .await?;
-        let Some(next) = next else {
-            return Err(Error::log("the replay consumer ended early"));
+        let timeout = log.options().response_timeout;
+        let next = match tokio::time::timeout(timeout, messages.next()).await {
+            Ok(Some(Ok(next))) => next,
+            Ok(Some(Err(error))) => return Err(log.failed(error)),
+            Ok(None) => return Err(Error::log("the replay consumer ended early")),
+            Err(_elapsed) => {
+                // Nothing comes: either the rest was evicted as it was
+                // read (and nothing newer was appended), or the broker is
+                // gone.
+                return match log.open_stream(topic, false).await? {
+                    Some((stream, _)) if stream.cached_info().state.first_sequence > expected => {
+                        Ok(None)
+                    }
+                    _ => Err(Error::unavailable(format!(
+                        "NATS sent no event of the replay within {timeout:?}"
+                    ))),
+                };
+            }
         };
         let sequence = next.info().map_err(|e| log.failed(e))?.stream_sequence;
         if sequence > last {

@@ -90,3 +90,39 @@ async fn a_tail_behind_retention_counts_what_it_skipped() {
     let log = log_on(&broker, NatsLogOptions::default().with_max_events(5)).await;
     suite::a_tail_behind_retention_counts_what_it_skipped(&log, "t", 2000).await;
 }
+
+/// A stream deleted behind the log's back (an operator, a lost replica)
+/// while the connection stays up: the tail notices within its check, the
+/// subscription ends, and a client resuming from before is resynced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_deleted_under_a_live_tail_ends_it() {
+    use futures_util::StreamExt;
+    use sse_hub::Hub;
+    use sse_model::{LastEventId, ServerSentEvent};
+
+    let broker = Broker::nats();
+    let hub = Hub::with_log(log(&broker).await);
+    let old = hub.publish("t", ServerSentEvent::new("a")).await.unwrap();
+    let mut live = hub.subscribe("t", None).await.unwrap();
+
+    let operator = async_nats::connect(broker.url()).await.unwrap();
+    async_nats::jetstream::new(operator)
+        .delete_stream("SSE_HUB_t")
+        .await
+        .expect("the operator deletes the stream");
+    let ended = tokio::time::timeout(Duration::from_secs(15), async {
+        while live.next().await.is_some() {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the subscription on a deleted stream went on"
+    );
+
+    hub.publish("t", ServerSentEvent::new("b")).await.unwrap();
+    let resume = LastEventId::new(old).unwrap();
+    let mut resumed = hub.subscribe("t", Some(&resume)).await.unwrap();
+    let first = resumed.next().await.unwrap();
+    let text = String::from_utf8_lossy(first.as_bytes()).into_owned();
+    assert!(text.contains("event:sse-hub-resync"), "{text}");
+}

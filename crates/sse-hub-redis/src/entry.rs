@@ -226,6 +226,14 @@ pub(crate) fn info(reply: &Value) -> Result<StreamInfo, Error> {
             .collect(),
         _ => return Err(malformed("stream information")),
     };
+    if !pairs.iter().any(|(name, _)| name == "entries-added") {
+        // Redis before 7.0: without the counter, evictions cannot be told
+        // from ids that were never given, nor counted.
+        return Err(Error::log(
+            "this Redis does not count stream entries (XINFO STREAM has no entries-added): \
+             sse-hub-redis needs Redis 7.0 or later",
+        ));
+    }
     let mut info = StreamInfo::default();
     let id = |value: &Value| {
         text(value)
@@ -301,5 +309,29 @@ mod tests {
         let event = ServerSentEvent::new("x").with_event_type(EventType::from_static("e"));
         let names: Vec<&str> = fields(&event).iter().map(|(n, _)| *n).collect();
         assert_eq!(names, ["d", "t"]);
+    }
+
+    #[test]
+    fn stream_information_without_the_counters_of_redis_7_is_refused() {
+        let text = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let old = Value::Array(vec![
+            text("length"),
+            Value::Int(3),
+            text("last-generated-id"),
+            text("5-0"),
+        ]);
+        let error = info(&old).unwrap_err();
+        assert!(error.to_string().contains("Redis 7.0"), "{error}");
+        let new = Value::Array(vec![
+            text("length"),
+            Value::Int(3),
+            text("last-generated-id"),
+            text("5-0"),
+            text("entries-added"),
+            Value::Int(9),
+        ]);
+        let parsed = info(&new).unwrap();
+        assert_eq!((parsed.length, parsed.entries_added), (3, 9));
+        assert!(parsed.trimmed());
     }
 }

@@ -15,6 +15,10 @@
 //! # }
 //! ```
 //!
+//! Needs Redis 7.0 or later (`XINFO STREAM`'s `entries-added`, which lets
+//! the log count evictions and tell them from ids it never gave); an older
+//! server is refused with an error that says so.
+//!
 //! # How it maps
 //!
 //! - One stream key per topic (`sse-hub:<topic>` by default). An event is an
@@ -218,10 +222,22 @@ pub(crate) fn redis_error(error: redis::RedisError) -> Error {
 
 /// Whether a Redis error means the broker cannot be reached.
 fn is_unreachable(error: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
     error.is_io_error()
         || error.is_connection_dropped()
         || error.is_connection_refusal()
         || error.is_timeout()
+        || error.is_cluster_error()
+        // Redis is up but cannot serve yet: still loading its data after a
+        // restart, or failing over.
+        || matches!(
+            error.kind(),
+            ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::ReadOnly
+            )
+        )
 }
 
 impl EventLog for RedisLog {
@@ -240,25 +256,32 @@ impl EventLog for RedisLog {
         for (name, value) in entry::fields(&event) {
             command.arg(name).arg(value);
         }
-        let reply = self.query(&command).await?;
-        let id = match &reply {
-            Value::BulkString(bytes) => std::str::from_utf8(bytes).ok().and_then(EntryId::parse),
-            Value::SimpleString(text) => EntryId::parse(text),
-            _ => None,
-        }
-        .ok_or_else(|| Error::log(format!("XADD answered {reply:?}, not an entry id")))?;
+        // The age trim goes in the same transaction: an append either
+        // happens with it or fails whole, never "stored, but answered
+        // with an error".
+        let mut pipe = redis::pipe();
+        pipe.atomic().add_command(command);
         if let Some(age) = options.max_age {
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default();
             let oldest_ms = now.saturating_sub(age).as_millis();
-            let mut trim = redis::cmd("XTRIM");
-            trim.arg(self.key(topic))
+            pipe.cmd("XTRIM")
+                .arg(self.key(topic))
                 .arg("MINID")
                 .arg("~")
-                .arg(oldest_ms.to_string());
-            self.query(&trim).await?;
+                .arg(oldest_ms.to_string())
+                .ignore();
         }
+        let mut connection = self.inner.manager.clone();
+        let replies: Vec<Value> = self.bounded(pipe.query_async(&mut connection)).await?;
+        let reply = replies.first().unwrap_or(&Value::Nil);
+        let id = match reply {
+            Value::BulkString(bytes) => std::str::from_utf8(bytes).ok().and_then(EntryId::parse),
+            Value::SimpleString(text) => EntryId::parse(text),
+            _ => None,
+        }
+        .ok_or_else(|| Error::log(format!("XADD answered {reply:?}, not an entry id")))?;
         Ok(id.event_id())
     }
 

@@ -31,12 +31,22 @@ fn ensure_installed() {
     *done = true;
 }
 
-/// A free TCP port on 127.0.0.1 (free when asked).
+/// A free TCP port on 127.0.0.1, below Linux's ephemeral range (32768 and
+/// up): a broker restarted on it finds it free again, since no other
+/// test's `bind(0)` is ever given a port from there.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
+    // Never the same port twice in one test process: two brokers starting
+    // at once must not both find one port free.
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for _ in 0..1000 {
+        let port = fastrand::u16(20_000..32_000);
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no free port in 20000..32000 on 127.0.0.1");
 }
 
 /// Waits until something accepts connections on `addr`.
