@@ -38,7 +38,9 @@ fn free_port() -> u16 {
     // Never the same port twice in one test process: two brokers starting
     // at once must not both find one port free.
     static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     for _ in 0..1000 {
         let port = fastrand::u16(20_000..32_000);
         if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
